@@ -1,0 +1,226 @@
+#include "src/base/file_system.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/absl_compat.h"
+#include "src/base/status_macros.h"
+
+namespace custos {
+
+absl::Status ErrnoToStatus(int err, std::string_view what) {
+  std::string msg = absl::StrCat(Sv(what), ": ", std::strerror(err));
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(
+          absl::StrCat(Sv(what), ": disk full (", std::strerror(err), ")"));
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return absl::PermissionDeniedError(msg);
+    case EEXIST:
+      return absl::AlreadyExistsError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+namespace {
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path)
+      : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  absl::Status Append(std::string_view data) override {
+    CUSTOS_RETURN_IF_ERROR(status_);
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return status_ = ErrnoToStatus(errno, path_);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Sync() override {
+    CUSTOS_RETURN_IF_ERROR(status_);
+    if (::fdatasync(fd_) != 0) return status_ = ErrnoToStatus(errno, path_);
+    return absl::OkStatus();
+  }
+  absl::Status Close() override {
+    if (fd_ < 0) return status_;
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0 && status_.ok()) status_ = ErrnoToStatus(errno, path_);
+    return status_;
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+  absl::Status status_;
+};
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(int fd, std::string path)
+      : fd_(fd), path_(std::move(path)) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+  absl::StatusOr<size_t> Read(uint64_t offset, size_t n,
+                              char* buf) const override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, buf + done, n - done,
+                          static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoToStatus(errno, path_);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    return done;
+  }
+  absl::StatusOr<uint64_t> Size() const override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoToStatus(errno, path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class PosixFs final : public FileSystem {
+ public:
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path, bool exclusive, int mode) override {
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+    int fd = ::open(path.c_str(), flags, mode);
+    if (fd < 0) return ErrnoToStatus(errno, path);
+    return std::make_unique<PosixWritableFile>(fd, path);
+  }
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                    0644);
+    if (fd < 0) return ErrnoToStatus(errno, path);
+    return std::make_unique<PosixWritableFile>(fd, path);
+  }
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus(errno, path);
+    return std::make_unique<PosixRandomAccessFile>(fd, path);
+  }
+  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
+    CUSTOS_ASSIGN_OR_RETURN(auto f, NewRandomAccessFile(path));
+    CUSTOS_ASSIGN_OR_RETURN(uint64_t size, f->Size());
+    std::string out(size, '\0');
+    CUSTOS_ASSIGN_OR_RETURN(size_t n, f->Read(0, size, out.data()));
+    out.resize(n);
+    return out;
+  }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+      return ErrnoToStatus(errno, absl::StrCat("rename ", from, " -> ", to));
+    return absl::OkStatus();
+  }
+  absl::Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoToStatus(errno, path);
+    return absl::OkStatus();
+  }
+  absl::Status Truncate(const std::string& path, uint64_t size) override {
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0)
+      return ErrnoToStatus(errno, path);
+    return absl::OkStatus();
+  }
+  absl::Status CreateDir(const std::string& path, int mode) override {
+    if (::mkdir(path.c_str(), mode) != 0) return ErrnoToStatus(errno, path);
+    return absl::OkStatus();
+  }
+  absl::Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus(errno, path);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoToStatus(err, path);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> FileSize(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, path);
+    return static_cast<uint64_t>(st.st_size);
+  }
+  bool Exists(const std::string& path) override {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+  }
+  absl::StatusOr<std::vector<std::string>> ListDir(
+      const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoToStatus(errno, dir);
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string_view name = e->d_name;
+      if (name == "." || name == "..") continue;
+      out.emplace_back(name);
+    }
+    ::closedir(d);
+    return out;
+  }
+};
+
+}  // namespace
+
+FileSystem& PosixFileSystem() {
+  static PosixFs fs;
+  return fs;
+}
+
+absl::Status WriteFileAtomically(FileSystem& fs, const std::string& path,
+                                 std::string_view data, int mode) {
+  std::string dir = ".";
+  if (auto slash = path.rfind('/'); slash != std::string::npos)
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string tmp = path + ".tmp";
+  (void)fs.Remove(tmp);
+  CUSTOS_ASSIGN_OR_RETURN(auto f, fs.NewWritableFile(tmp, true, mode));
+  absl::Status st = f->Append(data);
+  if (st.ok()) st = f->Sync();
+  absl::Status closed = f->Close();
+  if (st.ok()) st = closed;
+  if (st.ok()) st = fs.Rename(tmp, path);
+  if (!st.ok()) {
+    (void)fs.Remove(tmp);
+    return st;
+  }
+  return fs.SyncDir(dir);
+}
+
+absl::Status CreateDirs(FileSystem& fs, const std::string& path, int mode) {
+  if (path.empty() || fs.Exists(path)) return absl::OkStatus();
+  if (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0)
+    CUSTOS_RETURN_IF_ERROR(CreateDirs(fs, path.substr(0, slash), mode));
+  absl::Status st = fs.CreateDir(path, mode);
+  if (absl::IsAlreadyExists(st)) return absl::OkStatus();
+  return st;
+}
+
+}  // namespace custos
