@@ -51,7 +51,8 @@ uint32_t ComputeKeyId(std::string_view name, uint8_t type,
 // the reason otherwise.
 absl::StatusOr<Vkey> ParseVkey(std::string_view text);
 std::string FormatVkey(const Vkey& vkey);
-// True if `name` is a valid key name (non-empty, no Unicode whitespace, no '+').
+// True if `name` is a valid key name (non-empty, no Unicode whitespace, no
+// '+').
 bool IsValidKeyName(std::string_view name);
 
 struct NoteSignature {
@@ -107,6 +108,7 @@ struct VerifiedSignature {
   std::string name;
   uint8_t type = 0;
   uint64_t timestamp = 0;  // cosignatures only
+  uint32_t key_id = 0;     // of the key that verified it
 };
 
 struct OpenedNote {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,22 @@ class BlobWriter {
   virtual absl::StatusOr<BlobInfo> Commit() = 0;
   // Discards what was written. Also done by the destructor if not committed.
   virtual void Abort() = 0;
+
+  // Zero-copy bulk append, equivalent to Append: NextBuffer() returns a
+  // buffer owned by the writer; the caller fills a prefix of it and passes
+  // that length to AppendBuffer(). The span stays valid until the next call
+  // on this writer. Lets a reader read(2) straight into the write pipeline.
+  virtual absl::StatusOr<std::span<char>> NextBuffer();
+  virtual absl::Status AppendBuffer(size_t n);
+
+  // Group commit, for many small blobs: like Commit, but the blob may become
+  // visible (Contains/Open) and durable only when BlobStore::FlushDeferred()
+  // next returns OK (or earlier). A crash before that leaves only a
+  // temporary file. The default commits at once.
+  virtual absl::StatusOr<BlobInfo> CommitDeferred() { return Commit(); }
+
+ private:
+  std::string default_buffer_;  // for the default NextBuffer
 };
 
 class BlobStore {
@@ -61,6 +78,8 @@ class BlobStore {
       unsigned digests = crypto::kSha256) = 0;
   // Convenience: stores a small in-memory blob.
   absl::StatusOr<BlobInfo> Put(std::string_view data);
+  // In the methods below `sha256` is the raw 32-byte digest (64 lowercase
+  // hex digits are accepted too); anything else is kInvalidArgument.
   // kNotFound if absent.
   virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> Open(
       std::string_view sha256) = 0;
@@ -72,14 +91,19 @@ class BlobStore {
   // For small blobs (manifests).
   virtual absl::StatusOr<std::string> ReadVerified(std::string_view sha256) = 0;
   virtual absl::Status CleanupTemporaryFiles() = 0;
-  // Calls `fn` with every stored digest (raw bytes).
+  // Makes every blob committed with CommitDeferred() so far visible and
+  // durable (one filesystem barrier for all). On error some of them may be
+  // missing; none is partially written.
+  virtual absl::Status FlushDeferred() { return absl::OkStatus(); }
+  // Calls `fn` with every stored digest (raw bytes), in sorted order.
   virtual absl::Status ForEach(
       const std::function<absl::Status(std::string_view sha256)>& fn) = 0;
 };
 
 // `root` is the store directory (created if missing).
-absl::StatusOr<std::unique_ptr<BlobStore>> OpenPosixBlobStore(
-    FileSystem& fs, Random& random, std::string root);
+absl::StatusOr<std::unique_ptr<BlobStore>> OpenPosixBlobStore(FileSystem& fs,
+                                                              Random& random,
+                                                              std::string root);
 
 }  // namespace custos::store
 
