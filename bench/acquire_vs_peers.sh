@@ -40,12 +40,16 @@ echo "# generating data in $W"
 [[ -f $W/a.bin ]] || gen "$W/a.bin" 2048
 [[ -f $W/b.bin ]] || gen "$W/b.bin" 2048
 if [[ ! -d $W/small ]]; then
-  mkdir -p "$W/small.tmp"
-  gen "$W/small.src" 400   # 102,400 x 4 KiB
-  (cd "$W/small.tmp" && split -b 4096 -a 6 -d ../small.src f && rm ../small.src)
-  # 100 subdirectories of 1,024 files, like a real tree.
-  (cd "$W/small.tmp" && i=0 && for f in f*; do d=d$((i / 1024)); [[ -d $d ]] || mkdir $d; mv $f $d/; i=$((i + 1)); done) 2>/dev/null ||
-    true
+  # 100 directories x 1,024 files x 4 KiB = 102,400 files.
+  python3 - "$W/small.tmp" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(100):
+    os.makedirs(f"{root}/d{d:03}", exist_ok=True)
+    for i in range(1024):
+        with open(f"{root}/d{d:03}/f{i:04}", "wb") as f:
+            f.write(os.urandom(4096))
+PY
   mv "$W/small.tmp" "$W/small"
 fi
 sync

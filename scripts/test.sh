@@ -36,9 +36,9 @@ launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
-  # CI builds a fresh clone at a new path: let it hit objects cached from other checkouts
-  # (costs only the compile dir recorded in debug info).
-  if [ "${CI:-}" = true ]; then export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"; fi
+  # CI builds a fresh clone at another path: BASEDIR + NOHASHDIR let it reuse objects cached by
+  # any checkout (the price: debug info may name another checkout's build dir).
+  export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 fi
 
 summary=()

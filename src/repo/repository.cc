@@ -205,7 +205,6 @@ absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(const std::string& 
   CUSTOS_ASSIGN_OR_RETURN(repo->log_vkey_, get("log_vkey"));
   CUSTOS_ASSIGN_OR_RETURN(repo->blobs_,
                           store::OpenPosixBlobStore(fs, *env.random, dir + "/blobs"));
-  CUSTOS_ASSIGN_OR_RETURN(repo->tree_, custody::TreeStore::Open(fs, dir + "/log/tree"));
   CUSTOS_RETURN_IF_ERROR(repo->RepairDerived());
   return repo;
 }
@@ -214,12 +213,7 @@ absl::Status Repository::RepairDerived() {
   CUSTOS_RETURN_IF_ERROR(Lock());
   absl::Status st = [&]() -> absl::Status {
     CUSTOS_RETURN_IF_ERROR(blobs_->CleanupTemporaryFiles());
-    CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
-    if (tree_->size() != n) {
-      CUSTOS_RETURN_IF_ERROR(tree_->Repair(
-          n, [&](uint64_t b, uint64_t e) { return meta_->LeafHashes(b, e); }));
-      CUSTOS_RETURN_IF_ERROR(tree_->Flush());
-    }
+    CUSTOS_RETURN_IF_ERROR(ReloadTreeLocked());
     // Checkpoint files lost in a crash after the commit are rewritten.
     CUSTOS_ASSIGN_OR_RETURN(auto latest, meta_->LatestCheckpoint());
     if (latest) {
@@ -229,6 +223,28 @@ absl::Status Repository::RepairDerived() {
     }
     return absl::OkStatus();
   }();
+  Unlock();
+  return st;
+}
+
+absl::Status Repository::ReloadTreeLocked() {
+  tree_.reset();
+  CUSTOS_ASSIGN_OR_RETURN(auto tree, custody::TreeStore::Open(*env_.fs, dir_ + "/log/tree"));
+  CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
+  if (tree->size() != n) {
+    CUSTOS_RETURN_IF_ERROR(
+        tree->Repair(n, [&](uint64_t b, uint64_t e) { return meta_->LeafHashes(b, e); }));
+    CUSTOS_RETURN_IF_ERROR(tree->Flush());
+  }
+  tree_ = std::move(tree);
+  return absl::OkStatus();
+}
+
+absl::Status Repository::RefreshTree() {
+  CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
+  if (tree_ && tree_->size() == n) return absl::OkStatus();
+  CUSTOS_RETURN_IF_ERROR(Lock());
+  absl::Status st = ReloadTreeLocked();
   Unlock();
   return st;
 }
@@ -294,10 +310,9 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
   uint64_t new_size = 0;
   absl::Status st = [&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
-    if (tree_->size() != n) {
-      CUSTOS_RETURN_IF_ERROR(tree_->Repair(
-          n, [&](uint64_t b, uint64_t e) { return meta_->LeafHashes(b, e); }));
-    }
+    // Another process may have appended since we last looked: re-read the
+    // tree files under the lock.
+    if (!tree_ || tree_->size() != n) CUSTOS_RETURN_IF_ERROR(ReloadTreeLocked());
     absl::Time now = env_.clock->Now();
     const size_t count = batch.events.size();
     std::vector<std::string> messages(count), encoded(count);
@@ -415,11 +430,7 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
   if (post.ok())
     post = WriteFileAtomically(*env_.fs, absl::StrCat(dir_, "/log/checkpoints/", new_size), note);
   Unlock();
-  if (!post.ok()) {
-    // Drop the in-memory tree so the next call re-reads and repairs it.
-    auto reopened = custody::TreeStore::Open(*env_.fs, dir_ + "/log/tree");
-    if (reopened.ok()) tree_ = std::move(*reopened);
-  }
+  if (!post.ok()) tree_.reset();  // re-read and repaired by the next call
   return records;
 }
 
@@ -789,6 +800,7 @@ absl::StatusOr<CheckpointRecord> Repository::LatestCheckpoint() {
 }
 
 absl::StatusOr<Receipt> Repository::Prove(uint64_t seq) {
+  CUSTOS_RETURN_IF_ERROR(RefreshTree());
   CUSTOS_ASSIGN_OR_RETURN(CheckpointRecord cp, LatestCheckpoint());
   if (seq >= cp.size)
     return absl::NotFoundError(absl::StrCat("no event #", seq, " (the log has ", cp.size, ")"));
@@ -816,6 +828,7 @@ absl::StatusOr<Receipt> Repository::Prove(uint64_t seq) {
 
 absl::StatusOr<ConsistencyResult> Repository::ProveConsistency(uint64_t old_size,
                                                                uint64_t new_size) {
+  CUSTOS_RETURN_IF_ERROR(RefreshTree());
   CUSTOS_ASSIGN_OR_RETURN(CheckpointRecord latest, LatestCheckpoint());
   if (new_size == 0) new_size = latest.size;
   if (new_size > latest.size)

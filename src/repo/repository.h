@@ -161,6 +161,11 @@ class Repository {
   absl::Status Lock();
   void Unlock();
   absl::Status RepairDerived();
+  // Re-opens the tree files and brings them to the committed size. Caller
+  // holds the write lock.
+  absl::Status ReloadTreeLocked();
+  // ReloadTreeLocked() under the lock, if another process appended.
+  absl::Status RefreshTree();
   absl::StatusOr<std::vector<EventRecord>> Commit(Batch& batch);
   absl::StatusOr<ItemRecord> ResolveItem(const std::string& key);
   absl::StatusOr<ActorRecord> ResolveActor(const std::string& key);

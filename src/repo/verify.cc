@@ -39,6 +39,7 @@ absl::StatusOr<VerifyReport> Repository::Verify(
     if (progress) progress(stage, done, total);
   };
 
+  CUSTOS_RETURN_IF_ERROR(RefreshTree());
   // 1. The database itself.
   if (absl::Status st = meta_->CheckIntegrity(); !st.ok())
     problem("database", std::string(st.message()));

@@ -43,13 +43,15 @@ absl::StatusOr<BlobInfo> BlobStore::Put(std::string_view data) {
 namespace {
 
 // Pipeline chunk size and depth: the caller hashes chunk N while the writer
-// thread writes chunk N-1; a chunk stays in the CPU's L2/L3 between the
-// read(2), the hash and the write(2).
+// thread writes earlier ones; a chunk stays in the CPU's L2/L3 between the
+// read(2), the hash and the write(2). The writer thread fdatasyncs every
+// kSyncInterval bytes so that writeback to disk overlaps hashing instead of
+// all happening at Commit; the ring is deep enough (kNumBuffers chunks) that
+// hashing goes on while the writer waits in fdatasync. Memory: at most
+// kNumBuffers * kBufferSize per writer, whatever the blob size.
 constexpr size_t kBufferSize = 1 << 20;
-constexpr int kNumBuffers = 4;
-// The writer thread fdatasyncs every this many bytes so that writeback runs
-// while hashing goes on, instead of all at Commit.
-constexpr uint64_t kSyncInterval = uint64_t{64} << 20;
+constexpr int kNumBuffers = 16;
+constexpr uint64_t kSyncInterval = uint64_t{8} << 20;
 // Deferred (group) commits are flushed when this many are pending.
 constexpr size_t kMaxDeferredBlobs = 4096;
 constexpr uint64_t kMaxDeferredBytes = uint64_t{256} << 20;
@@ -122,7 +124,7 @@ class PosixBlobStore final : public BlobStore {
   }
   void ReturnBuffer(std::unique_ptr<char[]> b) {
     std::lock_guard<std::mutex> l(mu_);
-    if (free_buffers_.size() < 16) free_buffers_.push_back(std::move(b));
+    if (free_buffers_.size() < 2 * kNumBuffers) free_buffers_.push_back(std::move(b));
   }
 
   // Makes the closed temporary file `tmp` (fully written, not yet synced
