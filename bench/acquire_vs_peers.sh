@@ -13,6 +13,7 @@
 # custos figures INCLUDE storing every byte durably in a fresh blob store
 # (write, fsync, rename); the peers only hash. Each timing is the median of
 # RUNS (default 3) whole-process wall times; hashdeep on 2 GiB runs once.
+# SPARSE=1 adds an 8 GiB sparse file (max RSS of the driver).
 # Environment: BENCH_DIR (scratch, default a new dir under /var/tmp; needs
 # ~9 GiB free), RUNS, KEEP=1 to keep the generated data.
 set -euo pipefail
@@ -96,6 +97,16 @@ cp "$W/a.bin" "$W/fsync.bin"
 t_fsync=$(python3 -c 'import os,sys,time; fd=os.open(sys.argv[1],os.O_RDONLY); t=time.time(); os.fsync(fd); print("%.3f" % (time.time()-t))' "$W/fsync.bin")
 rm -f "$W/fsync.bin"
 row "fsync of a freshly written 2GiB file" "$t_fsync"
+
+if [[ ${SPARSE:-0} == 1 ]]; then
+  # 8 GiB sparse file: constant memory (max RSS) whatever the size. Stores
+  # 8 GiB of zeros.
+  truncate -s 8G "$W/sparse.bin"
+  rm -rf "$W/store"
+  /usr/bin/time -f "%M" -o "$W/rss" "$DRIVER" --store "$W/store" "$W/sparse.bin" >"$W/last.out"
+  row "custos acquire 8GiB sparse: max RSS KiB" "$(cat "$W/rss")"
+  rm -rf "$W/store" "$W/sparse.bin"
+fi
 
 echo
 echo "ratios (>1: custos faster)"

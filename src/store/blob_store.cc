@@ -124,7 +124,8 @@ class PosixBlobStore final : public BlobStore {
   }
   void ReturnBuffer(std::unique_ptr<char[]> b) {
     std::lock_guard<std::mutex> l(mu_);
-    if (free_buffers_.size() < 2 * kNumBuffers) free_buffers_.push_back(std::move(b));
+    if (free_buffers_.size() < 2 * kNumBuffers)
+      free_buffers_.push_back(std::move(b));
   }
 
   // Makes the closed temporary file `tmp` (fully written, not yet synced

@@ -117,7 +117,7 @@ Done Collect(const Proc& p, int exit_code) {
 // Runs custos to completion (thread-safe).
 Done Custos(const std::string& scratch, const std::vector<std::string>& args) {
   Proc p = Spawn(scratch, args);
-  if (p.pid < 0) return {-1000, "", "spawn failed"};
+  if (p.pid < 0) return {-1000, "", "cannot start " + CustosBin()};
   return Collect(p, Wait(p.pid));
 }
 
@@ -126,7 +126,7 @@ Done Custos(const std::string& scratch, const std::vector<std::string>& args) {
 Done RunAndKill(const std::string& scratch,
                 const std::vector<std::string>& args, double delay_s) {
   Proc p = Spawn(scratch, args);
-  if (p.pid < 0) return {-1000, "", "spawn failed"};
+  if (p.pid < 0) return {-1000, "", "cannot start " + CustosBin()};
   std::this_thread::sleep_for(std::chrono::duration<double>(delay_s));
   ::kill(p.pid, SIGKILL);
   return Collect(p, Wait(p.pid));
@@ -623,7 +623,9 @@ TEST_F(CrashTest, ConcurrentAcquireAndAppend) {
   EXPECT_EQ(log.size(), before + acquisitions.size() + adds.size());
   for (const auto& [seq, leaf] : reported) {
     ASSERT_TRUE(log.count(seq)) << "event #" << seq << " lost";
-    if (!leaf.empty()) EXPECT_EQ(log[seq], leaf);
+    if (!leaf.empty()) {
+      EXPECT_EQ(log[seq], leaf);
+    }
   }
   json rep = Verify(repo, "after concurrent acquire and append");
   EXPECT_EQ(rep.value("events", uint64_t{0}), log.size());
