@@ -49,6 +49,7 @@ namespace {
 // Files up to this size are stored with group commit (one filesystem
 // barrier for many files); larger ones get their own fsync.
 constexpr uint64_t kDeferredCommitMax = uint64_t{4} << 20;
+constexpr uint64_t kFadviseMin = uint64_t{1} << 20;
 constexpr uint64_t kProgressEvery = uint64_t{8} << 20;
 
 EntryKind KindOf(uint32_t mode) {
@@ -273,7 +274,9 @@ class Walker {
       uint64_t bytes = 0;
       if (::ioctl(fd, BLKGETSIZE64, &bytes) == 0) expected = bytes;
     }
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Larger readahead for big sources; not worth a syscall for small files.
+    if (expected >= kFadviseMin)
+      ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (is_root) progress_.bytes_total = expected;
     absl::Status s = ReadInto(fd, e, expected);
     ::close(fd);

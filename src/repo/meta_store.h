@@ -101,6 +101,9 @@ class MetaStore {
 
   virtual absl::Status InsertItem(const ItemRecord& i) = 0;
   virtual absl::Status SetItemHead(const std::string& id, uint64_t seq) = 0;
+  // Leaf hash of the item's latest event; nullopt if there is no such item.
+  virtual absl::StatusOr<std::optional<crypto::Hash32>> ItemHead(
+      const std::string& item_id) = 0;
   // By id, by unique id prefix (>= 8 chars) or by exhibit number.
   // kFailedPrecondition if ambiguous.
   virtual absl::StatusOr<std::optional<ItemRecord>> FindItem(

@@ -8,6 +8,9 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -372,20 +375,62 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
         } else if (auto it = in_batch.find(item.id); it != in_batch.end()) {
           item.prev_hex = HexOf(custody::LeafHash(encoded[it->second]));
         } else {
-          CUSTOS_ASSIGN_OR_RETURN(auto db_item, meta_->FindItem(item.id));
-          if (!db_item) return absl::NotFoundError(absl::StrCat("no item ", item.id));
-          CUSTOS_ASSIGN_OR_RETURN(EventRecord ev, meta_->GetEvent(db_item->head_seq));
-          item.prev_hex = HexOf(ev.leaf_hash);
+          CUSTOS_ASSIGN_OR_RETURN(auto head, meta_->ItemHead(item.id));
+          if (!head) return absl::NotFoundError(absl::StrCat("no item ", item.id));
+          item.prev_hex = HexOf(*head);
         }
       }
       CUSTOS_ASSIGN_OR_RETURN(messages[i], SigningMessage(e));
       for (const auto& item : e.items) in_batch[item.id] = i;
       for (const auto& c : p.covered_children) in_batch[c] = i;
     }
-    CUSTOS_RETURN_IF_ERROR(flush(count));
-
     CUSTOS_ASSIGN_OR_RETURN(auto range, custody::CompactRange::FromSource(*tree_, n));
-    for (size_t i = 0; i < batch.events.size(); ++i) {
+    // Pass 2: the remaining events are signed and verified by a helper
+    // thread and by this one; this thread also inserts finished events in
+    // order as soon as they are ready, so the database work overlaps the
+    // signing.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<absl::Status> results(count);
+    std::vector<char> ready(done.begin(), done.end());  // guarded by mu
+    size_t pending = static_cast<size_t>(std::count(done.begin(), done.end(), 0));
+    std::atomic<size_t> next{0};
+    auto take = [&]() -> bool {  // signs one unfinished event; false if none left
+      for (size_t i; (i = next.fetch_add(1)) < count;) {
+        if (done[i]) continue;
+        absl::Status st = finish(i);
+        {
+          std::lock_guard<std::mutex> l(mu);
+          results[i] = std::move(st);
+          ready[i] = 1;
+        }
+        cv.notify_all();
+        return true;
+      }
+      return false;
+    };
+    std::thread helper;
+    if (pending >= 64) helper = std::thread([&] {
+      while (take()) {
+      }
+    });
+    absl::Status loop;
+    for (size_t i = 0; i < count && loop.ok(); ++i) {
+      for (;;) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          if (ready[i]) break;
+        }
+        if (!take()) {
+          std::unique_lock<std::mutex> l(mu);
+          cv.wait(l, [&] { return ready[i] != 0; });
+          break;
+        }
+      }
+      if (!results[i].ok()) {
+        loop = results[i];
+        break;
+      }
       const Pending& p = batch.events[i];
       EventRecord r;
       r.seq = p.event.seq;
@@ -399,9 +444,12 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       r.item_ids.insert(r.item_ids.end(), p.covered_children.begin(), p.covered_children.end());
       range.Append(r.leaf_hash, [](unsigned, uint64_t, const crypto::Hash32&) {});
       leaves.push_back(r.leaf_hash);
-      CUSTOS_RETURN_IF_ERROR(meta_->InsertEvent(r));
+      loop = meta_->InsertEvent(r);
       records.push_back(std::move(r));
     }
+    next.store(count);  // on error: nothing more to sign
+    if (helper.joinable()) helper.join();
+    CUSTOS_RETURN_IF_ERROR(loop);
     std::vector<uint64_t> seqs;
     for (const auto& r : records) seqs.push_back(r.seq);
     if (batch.apply) CUSTOS_RETURN_IF_ERROR(batch.apply(*meta_, seqs));

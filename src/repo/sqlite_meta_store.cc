@@ -317,6 +317,17 @@ class SqliteMetaStore final : public MetaStore {
     s.Bind(1, static_cast<int64_t>(seq)).BindText(2, id);
     return s.Run();
   }
+  absl::StatusOr<std::optional<crypto::Hash32>> ItemHead(const std::string& id) override {
+    Stmt& s = Prep(
+        "SELECT e.leaf_hash FROM items i JOIN events e ON e.seq = i.head_seq WHERE i.id=?");
+    s.BindText(1, id);
+    CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<crypto::Hash32>();
+    crypto::Hash32 h;
+    if (!crypto::ToHash32(s.Blob(0), &h))
+      return absl::DataLossError(absl::StrCat("damaged leaf hash for the head of item ", id));
+    return std::optional<crypto::Hash32>(h);
+  }
   absl::StatusOr<std::optional<ItemRecord>> FindItem(const std::string& key) override {
     {
       Stmt& s = Prep(absl::StrCat("SELECT ", kItemCols, " FROM items WHERE id=?").c_str());

@@ -418,18 +418,19 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> PosixBlobStore::NewWriter(
 absl::Status PosixBlobStore::EnsureBlobDir(const std::string& hex, bool sync) {
   std::string d1 = absl::StrCat(blob_dir_, "/", hex.substr(0, 2));
   std::string d2 = BlobDir(hex);
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (known_dirs_.count(d2)) return absl::OkStatus();
-  }
   for (const auto& [dir, parent] : {std::pair{d1, blob_dir_}, {d2, d1}}) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (known_dirs_.count(dir)) continue;
+    }
     absl::Status st = fs_.CreateDir(dir);
-    if (absl::IsAlreadyExists(st)) continue;
-    CUSTOS_RETURN_IF_ERROR(st);
-    if (sync) CUSTOS_RETURN_IF_ERROR(fs_.SyncDir(parent));
+    if (!absl::IsAlreadyExists(st)) {
+      CUSTOS_RETURN_IF_ERROR(st);
+      if (sync) CUSTOS_RETURN_IF_ERROR(fs_.SyncDir(parent));
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    known_dirs_.insert(dir);
   }
-  std::lock_guard<std::mutex> l(mu_);
-  known_dirs_.insert(d2);
   return absl::OkStatus();
 }
 
