@@ -46,8 +46,9 @@ const char* EntryKindName(EntryKind k) {
 
 namespace {
 
-// Files up to this size are stored with group commit (one filesystem
-// barrier for many files); larger ones get their own fsync.
+// Files below the root up to this size are stored with group commit (one
+// filesystem barrier for many files, before Acquire returns); larger ones,
+// and a root that is a single file, get their own fsync.
 constexpr uint64_t kDeferredCommitMax = uint64_t{4} << 20;
 constexpr uint64_t kFadviseMin = uint64_t{1} << 20;
 constexpr uint64_t kProgressEvery = uint64_t{8} << 20;
@@ -278,7 +279,7 @@ class Walker {
     if (expected >= kFadviseMin)
       ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (is_root) progress_.bytes_total = expected;
-    absl::Status s = ReadInto(fd, e, expected);
+    absl::Status s = ReadInto(fd, e, expected, /*group_commit=*/!is_root);
     ::close(fd);
     CUSTOS_RETURN_IF_ERROR(s);
     return Emit(e);
@@ -286,7 +287,8 @@ class Walker {
 
   // Streams `fd` into the blob store. Store errors are returned; read errors
   // go to e.error.
-  absl::Status ReadInto(int fd, SourceEntry& e, uint64_t expected) {
+  absl::Status ReadInto(int fd, SourceEntry& e, uint64_t expected,
+                        bool group_commit) {
     CUSTOS_ASSIGN_OR_RETURN(auto w, blobs_.NewWriter(options_.digests));
     uint64_t total = 0;
     bool eof = false;
@@ -317,9 +319,10 @@ class Walker {
         options_.progress(progress_);
       }
     }
-    CUSTOS_ASSIGN_OR_RETURN(store::BlobInfo info, total <= kDeferredCommitMax
-                                                      ? w->CommitDeferred()
-                                                      : w->Commit());
+    CUSTOS_ASSIGN_OR_RETURN(store::BlobInfo info,
+                            group_commit && total <= kDeferredCommitMax
+                                ? w->CommitDeferred()
+                                : w->Commit());
     e.digests = std::move(info.digests);
     e.size = total;
     e.stored = true;

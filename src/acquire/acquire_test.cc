@@ -214,9 +214,8 @@ TEST_F(AcquireTest, FifoAndSocketRecordedNotRead) {
 // Checks, in the current process, that an unreadable file is reported in
 // its entry and the walk goes on; returns what went wrong, or "".
 std::string CheckUnreadable(
-    AcquireTest& t, const std::string& src, std::vector<SourceEntry>& entries,
+    const std::string& src, std::vector<SourceEntry>& entries,
     const std::function<absl::Status(std::string)>& run) {
-  (void)t;
   absl::Status st = run(src);
   if (!st.ok()) return "walk failed: " + st.ToString();
   if (entries.size() != 4) return "expected 4 entries";
@@ -238,7 +237,7 @@ TEST_F(AcquireTest, UnreadableEntryIsReportedAndWalkContinues) {
   ASSERT_EQ(::chmod((src_ + "/locked").c_str(), 0), 0);
   auto run = [&](std::string s) { return Run(s); };
   if (::geteuid() != 0) {
-    EXPECT_EQ(CheckUnreadable(*this, src_, entries_, run), "");
+    EXPECT_EQ(CheckUnreadable(src_, entries_, run), "");
     return;
   }
   // Root reads everything: check in a child process that has dropped to
@@ -254,7 +253,7 @@ TEST_F(AcquireTest, UnreadableEntryIsReportedAndWalkContinues) {
           std::fprintf(stderr, "cannot drop privileges\n");
           std::_Exit(1);
         }
-        std::string why = CheckUnreadable(*this, src_, entries_, run);
+        std::string why = CheckUnreadable(src_, entries_, run);
         std::fprintf(stderr, "%s\n", why.c_str());
         std::_Exit(why.empty() ? 0 : 1);
       },

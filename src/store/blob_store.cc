@@ -230,6 +230,10 @@ class PosixBlobWriter final : public BlobWriter {
     if (spent_) return;
     spent_ = true;
     StopThread();
+    // MultiHasher's helper thread may still read the last chunk: let it
+    // finish before the buffers go back to the pool.
+    if (!hash_finished_) (void)hasher_.Finish();
+    hash_finished_ = true;
     if (file_) (void)file_->Close();
     file_.reset();
     (void)store_.fs().Remove(tmp_);
@@ -345,6 +349,7 @@ class PosixBlobWriter final : public BlobWriter {
     CUSTOS_RETURN_IF_ERROR(st);
     BlobInfo info;
     info.digests = hasher_.Finish();
+    hash_finished_ = true;
     std::string hex = HexEncode(info.digests.sha256);
     spent_ = true;
     ReleaseBuffers();
@@ -366,6 +371,7 @@ class PosixBlobWriter final : public BlobWriter {
                                         // while it runs
   const std::string tmp_;
   crypto::MultiHasher hasher_;
+  bool hash_finished_ = false;
   bool spent_ = false;
 
   std::unique_ptr<char[]> buffers_[kNumBuffers];

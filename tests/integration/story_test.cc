@@ -32,13 +32,16 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 constexpr char kOrigin[] = "example.org/nl-om";
-constexpr char kAbcSha256[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+constexpr char kAbcSha256[] =
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 constexpr char kAbcMd5[] = "900150983cd24fb0d6963f7d28e17f72";
 constexpr char kAbcSha1[] = "a9993e364706816aba3e25717850c26c9cd0d89d";
-constexpr char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr char kEmptySha256[] =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 // SHA-256 of "The quick brown fox jumps over the lazy dog".
 constexpr char kFox[] = "The quick brown fox jumps over the lazy dog";
-constexpr char kFoxSha256[] = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
+constexpr char kFoxSha256[] =
+    "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
 constexpr char kFoxMd5[] = "9e107d9d372bb6826bd81d3542a419d6";
 constexpr char kFoxSha1[] = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12";
 
@@ -56,7 +59,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out +
+         "\nstderr:\n" + r.err;
 }
 
 json ParseJson(const RunResult& r) {
@@ -102,8 +106,8 @@ class StoryTest : public ::testing::Test {
 
   // Builds the story; the tests then look at it from several sides.
   void BuildStory() {
-    RunResult r = RunCustos({"--json", "init", repo_, "--origin", kOrigin, "--authority",
-                             "Openbaar Ministerie"});
+    RunResult r = RunCustos({"--json", "init", repo_, "--origin", kOrigin,
+                             "--authority", "Openbaar Ministerie"});
     ASSERT_EQ(r.exit_code, 0) << Describe(r);
     json init = ParseJson(r);
     EXPECT_EQ(init["origin"], kOrigin);
@@ -120,38 +124,46 @@ class StoryTest : public ::testing::Test {
     EXPECT_NE(examiner_id_, custodian_id_);
     EXPECT_TRUE(fs::exists(repo_ + "/keys/actors/" + examiner_id_ + ".key"));
 
-    json kase = CJ({"case", "open", "CASE-2026-0042", "--title", "Fraude", "--legal-basis",
-                    "art. 94 Sv", "--iccs", "0701"});
+    json kase = CJ({"case", "open", "CASE-2026-0042", "--title", "Fraude",
+                    "--legal-basis", "art. 94 Sv", "--iccs", "0701"});
     EXPECT_EQ(kase["id"], "CASE-2026-0042");
 
     // The source directory: awkward names, nested dirs, special files.
     src_ = tmp_.Join("usb");
     fs::create_directories(src_ + "/docs/2026/q1");
-    ASSERT_NO_FATAL_FAILURE(WriteFile(src_ + "/docs/2026/q1/report.txt", "abc"));
-    ASSERT_NO_FATAL_FAILURE(WriteFile(src_ + "/copy-of-report.txt", "abc"));  // duplicate
+    ASSERT_NO_FATAL_FAILURE(
+        WriteFile(src_ + "/docs/2026/q1/report.txt", "abc"));
+    ASSERT_NO_FATAL_FAILURE(
+        WriteFile(src_ + "/copy-of-report.txt", "abc"));  // duplicate
     ASSERT_NO_FATAL_FAILURE(WriteFile(src_ + "/empty.bin", ""));
-    ASSERT_NO_FATAL_FAILURE(WriteFile(src_ + "/caf\xe9.txt", "latin-1 name"));  // not UTF-8
-    ASSERT_NO_FATAL_FAILURE(WriteFile(src_ + "/two\nlines.txt", "newline name"));
+    ASSERT_NO_FATAL_FAILURE(
+        WriteFile(src_ + "/caf\xe9.txt", "latin-1 name"));  // not UTF-8
+    ASSERT_NO_FATAL_FAILURE(
+        WriteFile(src_ + "/two\nlines.txt", "newline name"));
     ASSERT_EQ(::symlink("/nonexistent/secret", (src_ + "/link").c_str()), 0);
-    ASSERT_EQ(::mkfifo((src_ + "/pipe").c_str(), 0600), 0);  // would block if read
+    ASSERT_EQ(::mkfifo((src_ + "/pipe").c_str(), 0600),
+              0);  // would block if read
     single_ = tmp_.Join("single.txt");
     ASSERT_NO_FATAL_FAILURE(WriteFile(single_, kFox));
 
-    json dir = CJ({"acquire", src_, "--case", "CASE-2026-0042", "--actor", "Anna de Vries",
-                   "--exhibit", "EXH-001", "--description", "USB stick"});
+    json dir = CJ({"acquire", src_, "--case", "CASE-2026-0042", "--actor",
+                   "Anna de Vries", "--exhibit", "EXH-001", "--description",
+                   "USB stick"});
     ASSERT_EQ(dir["items"].size(), 1u) << dir.dump(2);
     dir_item_ = dir["items"][0];
-    json file = CJ({"acquire", single_, "--case", "CASE-2026-0042", "--actor", examiner_id_,
-                    "--exhibit", "EXH-002", "--md5", "--sha1"});
+    json file = CJ({"acquire", single_, "--case", "CASE-2026-0042", "--actor",
+                    examiner_id_, "--exhibit", "EXH-002", "--md5", "--sha1"});
     ASSERT_EQ(file["items"].size(), 1u) << file.dump(2);
     file_item_ = file["items"][0];
 
-    json t = CJ({"event", "add", "--type", "transferred", "--item", "EXH-001", "--item", "EXH-002",
-                 "--actor", "Anna de Vries", "--to", "Bram Jansen", "--purpose", "storage"});
-    json rcv = CJ({"event", "add", "--type", "received", "--item", "EXH-001", "--item", "EXH-002",
-                   "--actor", "Bram Jansen", "--from", "Anna de Vries"});
-    json acc = CJ({"event", "add", "--type", "accessed", "--item", "EXH-002", "--actor",
-                   "Bram Jansen", "--note", "inspected seal"});
+    json t = CJ({"event", "add", "--type", "transferred", "--item", "EXH-001",
+                 "--item", "EXH-002", "--actor", "Anna de Vries", "--to",
+                 "Bram Jansen", "--purpose", "storage"});
+    json rcv =
+        CJ({"event", "add", "--type", "received", "--item", "EXH-001", "--item",
+            "EXH-002", "--actor", "Bram Jansen", "--from", "Anna de Vries"});
+    json acc = CJ({"event", "add", "--type", "accessed", "--item", "EXH-002",
+                   "--actor", "Bram Jansen", "--note", "inspected seal"});
     transferred_seq_ = t["seq"].get<uint64_t>();
     received_seq_ = rcv["seq"].get<uint64_t>();
     accessed_seq_ = acc["seq"].get<uint64_t>();
@@ -196,8 +208,10 @@ TEST_F(StoryTest, AcquisitionRecordsEverythingAndStoresContentOnce) {
   // the fox and the manifest.
   size_t blobs = 0;
   std::set<std::string> names;
-  for (const auto& e : fs::recursive_directory_iterator(repo_ + "/blobs/sha256"))
-    if (e.is_regular_file()) ++blobs, names.insert(e.path().filename().string());
+  for (const auto& e :
+       fs::recursive_directory_iterator(repo_ + "/blobs/sha256"))
+    if (e.is_regular_file())
+      ++blobs, names.insert(e.path().filename().string());
   EXPECT_EQ(blobs, 6u);
   EXPECT_TRUE(names.count(kAbcSha256));
   EXPECT_TRUE(names.count(kEmptySha256));
@@ -207,12 +221,14 @@ TEST_F(StoryTest, AcquisitionRecordsEverythingAndStoresContentOnce) {
   EXPECT_EQ(ReadFile(repo_ + "/blobs/sha256/ba/78/" + kAbcSha256), "abc");
   EXPECT_EQ(ReadFile(repo_ + "/blobs/sha256/d7/a8/" + kFoxSha256), kFox);
   struct stat st;
-  ASSERT_EQ(::stat((repo_ + "/blobs/sha256/ba/78/" + kAbcSha256).c_str(), &st), 0);
+  ASSERT_EQ(::stat((repo_ + "/blobs/sha256/ba/78/" + kAbcSha256).c_str(), &st),
+            0);
   EXPECT_EQ(st.st_mode & 0222, 0u) << "blob files are read-only";
 
   // The manifest lists every entry with its raw name bytes.
-  std::string manifest = ReadFile(repo_ + "/blobs/sha256/" + manifest_hex.substr(0, 2) + "/" +
-                                  manifest_hex.substr(2, 2) + "/" + manifest_hex);
+  std::string manifest =
+      ReadFile(repo_ + "/blobs/sha256/" + manifest_hex.substr(0, 2) + "/" +
+               manifest_hex.substr(2, 2) + "/" + manifest_hex);
   ASSERT_FALSE(manifest.empty());
   EXPECT_EQ(manifest.back(), '\n');
   std::map<std::string, json> by_path;  // raw path -> entry
@@ -240,7 +256,8 @@ TEST_F(StoryTest, AcquisitionRecordsEverythingAndStoresContentOnce) {
   }
   ASSERT_TRUE(by_path.count("link"));
   EXPECT_EQ(by_path["link"]["kind"], "symlink");
-  EXPECT_EQ(B64Decode(by_path["link"]["target_b64"].get<std::string>()), "/nonexistent/secret");
+  EXPECT_EQ(B64Decode(by_path["link"]["target_b64"].get<std::string>()),
+            "/nonexistent/secret");
   EXPECT_FALSE(by_path["link"].contains("sha256"));
   EXPECT_FALSE(by_path["link"].contains("item"));
   ASSERT_TRUE(by_path.count("pipe"));
@@ -284,9 +301,10 @@ TEST_F(StoryTest, CustodyChainIsVisibleInLogAndShow) {
     EXPECT_EQ(log[i]["event"]["sig"]["alg"], "ed25519");
     types.push_back(log[i]["event"]["type"].get<std::string>());
   }
-  EXPECT_EQ(types, (std::vector<std::string>{"repository_created", "actor_registered",
-                                             "actor_registered", "case_opened", "acquired",
-                                             "acquired", "transferred", "received", "accessed"}));
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "repository_created", "actor_registered",
+                       "actor_registered", "case_opened", "acquired",
+                       "acquired", "transferred", "received", "accessed"}));
   EXPECT_EQ(transferred_seq_, 6u);
   EXPECT_EQ(received_seq_, 7u);
   EXPECT_EQ(accessed_seq_, 8u);
@@ -323,7 +341,9 @@ TEST_F(StoryTest, CustodyChainIsVisibleInLogAndShow) {
   EXPECT_EQ(dir_chain.size(), 3u) << dir_chain.dump(2);
 
   // The acquisition event commits to the source path as raw bytes.
-  EXPECT_EQ(B64Decode(chain[0]["event"]["details"]["source_b64"].get<std::string>()), single_);
+  EXPECT_EQ(
+      B64Decode(chain[0]["event"]["details"]["source_b64"].get<std::string>()),
+      single_);
 
   json show = CJ({"show", "EXH-002"});
   EXPECT_EQ(show["sha256"], kFoxSha256);
@@ -351,7 +371,8 @@ TEST_F(StoryTest, CustodyChainIsVisibleInLogAndShow) {
   json cp = CJ({"checkpoint"});
   EXPECT_EQ(cp["size"], 9);
   EXPECT_EQ(cp["origin"], kOrigin);
-  EXPECT_EQ(CheckpointSizes(), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(CheckpointSizes(),
+            (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
 
   json v = CJ({"verify"});
   EXPECT_EQ(v["ok"], true) << v.dump(2);
@@ -368,10 +389,12 @@ TEST_F(StoryTest, ReceiptsVerifyOfflineAndOnlyForTheRightKeyAndBytes) {
   std::string vkey_file = repo_ + "/keys/log.vkey";
 
   // No repository needed: run from anywhere, with only the vkey.
-  RunResult ok = RunCustos({"verify-receipt", receipt, "--vkey", "@" + vkey_file});
+  RunResult ok =
+      RunCustos({"verify-receipt", receipt, "--vkey", "@" + vkey_file});
   EXPECT_EQ(ok.exit_code, 0) << Describe(ok);
   EXPECT_THAT(ok.out, HasSubstr("OK: event #6"));
-  RunResult okj = RunCustos({"--json", "verify-receipt", receipt, "--vkey", vkey_});
+  RunResult okj =
+      RunCustos({"--json", "verify-receipt", receipt, "--vkey", vkey_});
   ASSERT_EQ(okj.exit_code, 0) << Describe(okj);
   json oj = ParseJson(okj);
   EXPECT_EQ(oj["ok"], true);
@@ -380,32 +403,37 @@ TEST_F(StoryTest, ReceiptsVerifyOfflineAndOnlyForTheRightKeyAndBytes) {
 
   // A vkey of another repository (same origin!) does not verify it.
   std::string other = tmp_.Join("other");
-  RunResult init = RunCustos({"init", other, "--origin", kOrigin, "--authority", "Other"});
+  RunResult init =
+      RunCustos({"init", other, "--origin", kOrigin, "--authority", "Other"});
   ASSERT_EQ(init.exit_code, 0) << Describe(init);
-  RunResult wrong = RunCustos({"verify-receipt", receipt, "--vkey", "@" + other + "/keys/log.vkey"});
+  RunResult wrong = RunCustos(
+      {"verify-receipt", receipt, "--vkey", "@" + other + "/keys/log.vkey"});
   EXPECT_EQ(wrong.exit_code, 1) << Describe(wrong);
   EXPECT_THAT(wrong.out, HasSubstr("FAILED"));
 
   // The bytes of another event do not match the proof.
   json p7 = CJ({"prove", "7"});
   std::string other_bytes = tmp_.Join("event7.json");
-  ASSERT_NO_FATAL_FAILURE(WriteFile(other_bytes, B64Decode(p7["event_bytes_b64"])));
-  RunResult swapped = RunCustos(
-      {"verify-receipt", receipt, "--vkey", "@" + vkey_file, "--event-bytes", other_bytes});
+  ASSERT_NO_FATAL_FAILURE(
+      WriteFile(other_bytes, B64Decode(p7["event_bytes_b64"])));
+  RunResult swapped =
+      RunCustos({"verify-receipt", receipt, "--vkey", "@" + vkey_file,
+                 "--event-bytes", other_bytes});
   EXPECT_EQ(swapped.exit_code, 1) << Describe(swapped);
   // ... while the event's own bytes given separately do.
   json p6 = CJ({"prove", "6"});
   std::string own_bytes = tmp_.Join("event6.json");
-  ASSERT_NO_FATAL_FAILURE(WriteFile(own_bytes, B64Decode(p6["event_bytes_b64"])));
-  RunResult own = RunCustos(
-      {"verify-receipt", receipt, "--vkey", "@" + vkey_file, "--event-bytes", own_bytes});
+  ASSERT_NO_FATAL_FAILURE(
+      WriteFile(own_bytes, B64Decode(p6["event_bytes_b64"])));
+  RunResult own = RunCustos({"verify-receipt", receipt, "--vkey",
+                             "@" + vkey_file, "--event-bytes", own_bytes});
   EXPECT_EQ(own.exit_code, 0) << Describe(own);
   // One altered byte in the event's canonical bytes.
   std::string altered = B64Decode(p6["event_bytes_b64"]);
   altered[altered.find("Bram")] = 'b';
   ASSERT_NO_FATAL_FAILURE(WriteFile(own_bytes, altered));
-  RunResult alt = RunCustos(
-      {"verify-receipt", receipt, "--vkey", "@" + vkey_file, "--event-bytes", own_bytes});
+  RunResult alt = RunCustos({"verify-receipt", receipt, "--vkey",
+                             "@" + vkey_file, "--event-bytes", own_bytes});
   EXPECT_EQ(alt.exit_code, 1) << Describe(alt);
 }
 
@@ -416,12 +444,14 @@ class IndependentVerification : public StoryTest {
     tlv_ = TlogverifyBin();
     if (tlv_.empty()) {
       if (std::getenv("CI") != nullptr)
-        FAIL() << "TLOGVERIFY is not set; CI must build /work/shared/tools/tlogverify";
+        FAIL() << "TLOGVERIFY is not set; CI must build "
+                  "/work/shared/tools/tlogverify";
       GTEST_SKIP() << "TLOGVERIFY is not set: independent verification skipped";
     }
   }
   // Runs `tlogverify cmd` with `request` on stdin; returns the exit code.
-  int Tlv(const std::string& cmd, const json& request, std::string* out = nullptr) {
+  int Tlv(const std::string& cmd, const json& request,
+          std::string* out = nullptr) {
     RunResult r = custos::testing::Run(tlv_, {cmd}, {}, request.dump());
     if (out) *out = Describe(r);
     return r.exit_code;
@@ -447,14 +477,16 @@ std::vector<std::string> ProofLines(const std::string& text) {
   return out;
 }
 
-TEST_F(IndependentVerification, TlogverifyAcceptsEveryCheckpointReceiptAndProof) {
+TEST_F(IndependentVerification,
+       TlogverifyAcceptsEveryCheckpointReceiptAndProof) {
   ASSERT_NO_FATAL_FAILURE(BuildStory());
   std::string detail;
 
   // The latest checkpoint, as printed by `custos checkpoint`.
   RunResult cp = C({"checkpoint"});
   ASSERT_EQ(cp.exit_code, 0) << Describe(cp);
-  json creq = {{"checkpoint", cp.out}, {"log_vkeys", {vkey_}}, {"origin", kOrigin}};
+  json creq = {
+      {"checkpoint", cp.out}, {"log_vkeys", {vkey_}}, {"origin", kOrigin}};
   EXPECT_EQ(Tlv("checkpoint", creq, &detail), 0) << detail;
   // Control: the wrong origin is rejected, so a pass above means something.
   creq["origin"] = "example.org/other";
@@ -464,7 +496,8 @@ TEST_F(IndependentVerification, TlogverifyAcceptsEveryCheckpointReceiptAndProof)
   uint64_t n = latest["size"].get<uint64_t>();
   ASSERT_EQ(n, 9u);
   std::vector<json> proofs;
-  for (uint64_t i = 0; i < n; ++i) proofs.push_back(CJ({"prove", std::to_string(i)}));
+  for (uint64_t i = 0; i < n; ++i)
+    proofs.push_back(CJ({"prove", std::to_string(i)}));
   for (uint64_t i = 0; i < n; ++i) {
     SCOPED_TRACE("event #" + std::to_string(i));
     const json& p = proofs[i];
@@ -479,8 +512,12 @@ TEST_F(IndependentVerification, TlogverifyAcceptsEveryCheckpointReceiptAndProof)
     EXPECT_EQ(Tlv("tlog-proof", treq, &detail), 0) << detail;
 
     // The same inclusion proof checked against the latest checkpoint.
-    json ireq = {{"checkpoint", latest["note"]}, {"log_vkeys", {vkey_}}, {"origin", kOrigin},
-                 {"index", i}, {"leaf_data_b64", b64}, {"proof", ProofLines(receipt)}};
+    json ireq = {{"checkpoint", latest["note"]},
+                 {"log_vkeys", {vkey_}},
+                 {"origin", kOrigin},
+                 {"index", i},
+                 {"leaf_data_b64", b64},
+                 {"proof", ProofLines(receipt)}};
     EXPECT_EQ(Tlv("inclusion", ireq, &detail), 0) << detail;
 
     // Control: the bytes of a neighbouring event are refused.
@@ -503,16 +540,23 @@ TEST_F(IndependentVerification, TlogverifyAcceptsEveryCheckpointReceiptAndProof)
   int pairs = 0;
   for (size_t a = 0; a < sizes.size(); ++a) {
     for (size_t b = a + 1; b < sizes.size(); ++b) {
-      SCOPED_TRACE("consistency " + std::to_string(sizes[a]) + " -> " + std::to_string(sizes[b]));
-      json c = CJ({"prove", "--consistency", std::to_string(sizes[a]), std::to_string(sizes[b])});
+      SCOPED_TRACE("consistency " + std::to_string(sizes[a]) + " -> " +
+                   std::to_string(sizes[b]));
+      json c = CJ({"prove", "--consistency", std::to_string(sizes[a]),
+                   std::to_string(sizes[b])});
       ASSERT_EQ(c["old_size"], sizes[a]);
       ASSERT_EQ(c["new_size"], sizes[b]);
       ASSERT_FALSE(c["old_checkpoint"].get<std::string>().empty());
       ASSERT_FALSE(c["new_checkpoint"].get<std::string>().empty());
-      json req = {
-          {"old", {{"checkpoint", c["old_checkpoint"]}, {"log_vkeys", {vkey_}}, {"origin", kOrigin}}},
-          {"new", {{"checkpoint", c["new_checkpoint"]}, {"log_vkeys", {vkey_}}, {"origin", kOrigin}}},
-          {"proof", c["proof"]}};
+      json req = {{"old",
+                   {{"checkpoint", c["old_checkpoint"]},
+                    {"log_vkeys", {vkey_}},
+                    {"origin", kOrigin}}},
+                  {"new",
+                   {{"checkpoint", c["new_checkpoint"]},
+                    {"log_vkeys", {vkey_}},
+                    {"origin", kOrigin}}},
+                  {"proof", c["proof"]}};
       EXPECT_EQ(Tlv("consistency", req, &detail), 0) << detail;
       ++pairs;
     }
@@ -523,7 +567,9 @@ TEST_F(IndependentVerification, TlogverifyAcceptsEveryCheckpointReceiptAndProof)
   json c = CJ({"prove", "--consistency", "3", "7"});
   json bad = {
       {"old", {{"checkpoint", c["old_checkpoint"]}, {"log_vkeys", {vkey_}}}},
-      {"new", {{"checkpoint", CJ({"checkpoint", "--size", "8"})["note"]}, {"log_vkeys", {vkey_}}}},
+      {"new",
+       {{"checkpoint", CJ({"checkpoint", "--size", "8"})["note"]},
+        {"log_vkeys", {vkey_}}}},
       {"proof", c["proof"]}};
   EXPECT_EQ(Tlv("consistency", bad, &detail), 1) << detail;
 
