@@ -27,9 +27,11 @@ int main(int argc, char** argv) {
     std::ofstream(base + "/src/f" + std::to_string(i)) << "item " << i << "\n";
 
   custos::repo::RepoEnv env;
-  auto repo = Repository::Init(base + "/repo", {"bench.example/log", "Bench Authority"}, env);
+  auto repo = Repository::Init(base + "/repo",
+                               {"bench.example/log", "Bench Authority"}, env);
   if (!repo.ok()) {
-    std::fprintf(stderr, "init: %s\n", std::string(repo.status().message()).c_str());
+    std::fprintf(stderr, "init: %s\n",
+                 std::string(repo.status().message()).c_str());
     return 1;
   }
   auto& r = **repo;
@@ -42,7 +44,8 @@ int main(int argc, char** argv) {
   acq.exhibits = {"EXH-1"};
   auto acquired = r.Acquire({base + "/src"}, acq);
   if (!acquired.ok()) {
-    std::fprintf(stderr, "acquire: %s\n", std::string(acquired.status().message()).c_str());
+    std::fprintf(stderr, "acquire: %s\n",
+                 std::string(acquired.status().message()).c_str());
     return 1;
   }
   auto children = r.meta().ChildrenOf((*acquired)[0].item.id);
@@ -62,28 +65,35 @@ int main(int argc, char** argv) {
     }
     auto recs = r.AddEvents(reqs);
     if (!recs.ok()) {
-      std::fprintf(stderr, "append: %s\n", std::string(recs.status().message()).c_str());
+      std::fprintf(stderr, "append: %s\n",
+                   std::string(recs.status().message()).c_str());
       return 1;
     }
     done += recs->size();
   }
   double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   std::printf(
-      "appended %llu signed events in %.2f s: %.0f events/s (batch %llu, %llu items, "
-      "each signed by the actor, verified by the log, one fsync'd commit + signed "
+      "appended %llu signed events in %.2f s: %.0f events/s (batch %llu, %llu "
+      "items, "
+      "each signed by the actor, verified by the log, one fsync'd commit + "
+      "signed "
       "checkpoint per batch)\n",
       static_cast<unsigned long long>(done), secs, done / secs,
-      static_cast<unsigned long long>(batch), static_cast<unsigned long long>(children->size()));
+      static_cast<unsigned long long>(batch),
+      static_cast<unsigned long long>(children->size()));
   auto t1 = std::chrono::steady_clock::now();
   auto rep = r.Verify(nullptr);
   double vsecs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1)
+          .count();
   if (!rep.ok() || !rep->ok()) {
     std::fprintf(stderr, "verify failed\n");
     return 1;
   }
   std::printf("verify: %llu events re-checked in %.2f s: %.0f events/s\n",
-              static_cast<unsigned long long>(rep->events), vsecs, rep->events / vsecs);
+              static_cast<unsigned long long>(rep->events), vsecs,
+              rep->events / vsecs);
   return 0;
 }

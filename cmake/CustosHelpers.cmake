@@ -8,6 +8,14 @@ function(custos_cc_library)
   target_include_directories(custos_${A_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
 endfunction()
 
+# The shared reference material (../shared beside the project root, or
+# $CUSTOS_SHARED_DIR at configure time).
+if(DEFINED ENV{CUSTOS_SHARED_DIR} AND NOT "$ENV{CUSTOS_SHARED_DIR}" STREQUAL "")
+  set(CUSTOS_SHARED_DIR "$ENV{CUSTOS_SHARED_DIR}")
+else()
+  set(CUSTOS_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared")
+endif()
+
 function(custos_cc_test)
   cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
   if(NOT CUSTOS_BUILD_TESTS)
@@ -21,5 +29,5 @@ function(custos_cc_test)
   endif()
   add_test(NAME ${A_NAME} COMMAND ${A_NAME})
   set_tests_properties(${A_NAME} PROPERTIES LABELS "${labels}"
-    ENVIRONMENT "CUSTOS_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared;CUSTOS_BIN=${PROJECT_BINARY_DIR}/tools/custos")
+    ENVIRONMENT "CUSTOS_SHARED_DIR=${CUSTOS_SHARED_DIR};CUSTOS_BIN=${PROJECT_BINARY_DIR}/tools/custos")
 endfunction()

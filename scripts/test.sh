@@ -122,7 +122,25 @@ section "fuzz (build-fuzz/: clang libFuzzer, ${fuzz_seconds}s per target)"
 fuzz_rc=0
 CC=clang CXX=clang++ configure build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCUSTOS_BUILD_FUZZERS=ON -DCUSTOS_BUILD_TESTS=OFF -DCUSTOS_BUILD_BENCHMARKS=OFF \
-  -DCUSTOS_SANITIZE=OFF && cmake --build build-fuzz -j "$jobs" || fuzz_rc=1
+  -DCUSTOS_SANITIZE=OFF || fuzz_rc=1
+# Only the fuzz targets (and the libraries they link) are built under clang.
+fuzz_targets=()
+for f in fuzz/*_fuzz.cc; do fuzz_targets+=("$(basename "$f" .cc)"); done
+[ $fuzz_rc -eq 0 ] && { cmake --build build-fuzz -j "$jobs" --target "${fuzz_targets[@]}" || fuzz_rc=1; }
+# Seeds taken at run time from the shared vectors (never copied into the project).
+seeds="build-fuzz/fuzz-seeds"
+rm -rf "$seeds"; mkdir -p "$seeds/note" "$seeds/checkpoint"
+if command -v jq >/dev/null 2>&1; then
+  n=$(jq '.notes|length' "$shared/vectors/tlog/signed-note.json")
+  for i in $(seq 0 $((n - 1))); do
+    jq -j ".notes[$i].note" "$shared/vectors/tlog/signed-note.json" >"$seeds/note/signed-note-$i"
+  done
+  n=$(jq '.cases|length' "$shared/vectors/tlog/checkpoint.json")
+  for i in $(seq 0 $((n - 1))); do
+    jq -j ".cases[$i].m" "$shared/vectors/tlog/checkpoint.json" >"$seeds/checkpoint/case-$i"
+  done
+fi
+cp "$shared/vectors/tlog/generated/receipt-leaf5.tlog-proof" "$seeds/checkpoint/" 2>/dev/null || true
 if [ $fuzz_rc -eq 0 ]; then
   mapfile -t fuzzers < <(find build-fuzz/fuzz -maxdepth 1 -type f -name '*_fuzz' -perm -u+x 2>/dev/null | sort)
   [ ${#fuzzers[@]} -gt 0 ] || echo "no fuzz targets built yet (fuzz/*_fuzz.cc)"
@@ -132,6 +150,7 @@ if [ $fuzz_rc -eq 0 ]; then
     rm -rf "$work"; mkdir -p "$work/corpus" "$work/artifacts"
     dirs=("$work/corpus")
     if [ -d "fuzz/corpus/$name" ]; then dirs+=("fuzz/corpus/$name"); fi
+    if [ -d "$seeds/$name" ]; then dirs+=("$seeds/$name"); fi
     echo "-- $name: ${fuzz_seconds}s over ${dirs[*]}"
     if "$bin" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$work/artifacts/" "${dirs[@]}" >"$work/log" 2>&1; then

@@ -31,7 +31,8 @@ class FaultyFile final : public WritableFile {
     return f_->Append(data);
   }
   absl::Status Sync() override {
-    if (fs_.fail_syncs_) return absl::InternalError("injected fault: fsync failed");
+    if (fs_.fail_syncs_)
+      return absl::InternalError("injected fault: fsync failed");
     return f_->Sync();
   }
   absl::Status Close() override { return f_->Close(); }
@@ -56,7 +57,8 @@ FaultInjectionFileSystem::NewAppendableFile(const std::string& path) {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/custos-test-XXXXXX";
+  std::string tmpl =
+      std::string(base && *base ? base : "/tmp") + "/custos-test-XXXXXX";
   char* p = ::mkdtemp(tmpl.data());
   CUSTOS_CHECK(p != nullptr);
   path_ = p;
@@ -66,9 +68,11 @@ TempDir::~TempDir() {
   std::error_code ec;
   // Tests may leave read-only directories behind; make them writable first.
   for (auto it = std::filesystem::recursive_directory_iterator(path_, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
     if (it->is_directory(ec) && !it->is_symlink(ec))
-      std::filesystem::permissions(it->path(), std::filesystem::perms::owner_all,
+      std::filesystem::permissions(it->path(),
+                                   std::filesystem::perms::owner_all,
                                    std::filesystem::perm_options::add, ec);
   }
   std::filesystem::remove_all(path_, ec);

@@ -42,7 +42,8 @@ TEST(EscapeBytes, KeepsReadableTextAndEscapesTheRest) {
 TEST(EscapeBytes, IsInjectiveOnShortStrings) {
   // Every string of up to 2 bytes over an alphabet of tricky bytes maps to a
   // distinct display form.
-  const std::string alphabet = std::string("\\nx\n\xc3\xa9\xff", 7) + std::string(1, '\0');
+  const std::string alphabet =
+      std::string("\\nx\n\xc3\xa9\xff", 7) + std::string(1, '\0');
   std::set<std::string> inputs, outputs;
   for (char a : alphabet)
     for (char b : alphabet) {

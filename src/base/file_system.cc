@@ -84,8 +84,8 @@ class PosixRandomAccessFile final : public RandomAccessFile {
                               char* buf) const override {
     size_t done = 0;
     while (done < n) {
-      ssize_t r = ::pread(fd_, buf + done, n - done,
-                          static_cast<off_t>(offset + done));
+      ssize_t r =
+          ::pread(fd_, buf + done, n - done, static_cast<off_t>(offset + done));
       if (r < 0) {
         if (errno == EINTR) continue;
         return ErrnoToStatus(errno, path_);
@@ -117,8 +117,8 @@ class PosixFs final : public FileSystem {
   }
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                    0644);
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoToStatus(errno, path);
     return std::make_unique<PosixWritableFile>(fd, path);
   }

@@ -15,8 +15,8 @@
 //
 // Example:
 //   FileSystem& fs = PosixFileSystem();
-//   CUSTOS_ASSIGN_OR_RETURN(auto f, fs.NewWritableFile(tmp, /*exclusive=*/true));
-//   CUSTOS_RETURN_IF_ERROR(f->Append(data));
+//   CUSTOS_ASSIGN_OR_RETURN(auto f, fs.NewWritableFile(tmp,
+//   /*exclusive=*/true)); CUSTOS_RETURN_IF_ERROR(f->Append(data));
 //   CUSTOS_RETURN_IF_ERROR(f->Sync());
 //   CUSTOS_RETURN_IF_ERROR(f->Close());
 //   CUSTOS_RETURN_IF_ERROR(fs.Rename(tmp, final_path));
@@ -70,8 +70,8 @@ class FileSystem {
   // Opens `path` for appending at its end (created if absent).
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) = 0;
-  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>>
-  NewRandomAccessFile(const std::string& path) = 0;
+  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) = 0;
 
   // Reads a whole (small) file.
   virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;

@@ -47,16 +47,22 @@ TEST(FileSystem, CreateDirsAndListDir) {
   auto list = fs.ListDir(tmp.Join("a"));
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(*list, std::vector<std::string>{"b"});
-  EXPECT_EQ(fs.ListDir(tmp.Join("missing")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(fs.ListDir(tmp.Join("missing")).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(FileSystem, ErrnoMapsToSpecificCodesNamingThePath) {
-  EXPECT_EQ(ErrnoToStatus(ENOSPC, "/x").code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(ErrnoToStatus(ENOSPC, "/x").message().find("disk full"), std::string::npos);
+  EXPECT_EQ(ErrnoToStatus(ENOSPC, "/x").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(ErrnoToStatus(ENOSPC, "/x").message().find("disk full"),
+            std::string::npos);
   EXPECT_EQ(ErrnoToStatus(ENOENT, "/x").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ErrnoToStatus(EACCES, "/x").code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(ErrnoToStatus(EEXIST, "/x").code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_NE(ErrnoToStatus(EIO, "/some/path").message().find("/some/path"), std::string::npos);
+  EXPECT_EQ(ErrnoToStatus(EACCES, "/x").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrnoToStatus(EEXIST, "/x").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(ErrnoToStatus(EIO, "/some/path").message().find("/some/path"),
+            std::string::npos);
 }
 
 TEST(FileSystem, RandomAccessReadsAtOffsets) {

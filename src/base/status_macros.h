@@ -17,17 +17,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define CUSTOS_RETURN_IF_ERROR(expr)                  \
-  do {                                                \
-    ::absl::Status custos_status_ = (expr);           \
-    if (!custos_status_.ok()) return custos_status_;  \
+#define CUSTOS_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::absl::Status custos_status_ = (expr);          \
+    if (!custos_status_.ok()) return custos_status_; \
   } while (0)
 
 #define CUSTOS_STATUS_CONCAT_INNER_(a, b) a##b
 #define CUSTOS_STATUS_CONCAT_(a, b) CUSTOS_STATUS_CONCAT_INNER_(a, b)
 
-#define CUSTOS_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  CUSTOS_ASSIGN_OR_RETURN_IMPL_(                                             \
+#define CUSTOS_ASSIGN_OR_RETURN(lhs, expr) \
+  CUSTOS_ASSIGN_OR_RETURN_IMPL_(           \
       CUSTOS_STATUS_CONCAT_(custos_statusor_, __LINE__), lhs, expr)
 
 #define CUSTOS_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
@@ -36,8 +36,8 @@
   lhs = std::move(statusor).value()
 
 // Fatal check for internal invariants. Never use on untrusted input.
-#define CUSTOS_CHECK(cond)                                              \
-  do {                                                                  \
+#define CUSTOS_CHECK(cond)                                                   \
+  do {                                                                       \
     if (!(cond)) ::custos::internal::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 

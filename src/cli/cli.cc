@@ -60,11 +60,14 @@ class Ctx {
   absl::Status SetupEnv() {
     if (!g_.passphrase_file.empty()) {
       std::ifstream f(g_.passphrase_file);
-      if (!f) return absl::NotFoundError(absl::StrCat("cannot read passphrase file ", g_.passphrase_file));
+      if (!f)
+        return absl::NotFoundError(
+            absl::StrCat("cannot read passphrase file ", g_.passphrase_file));
       std::string line;
       std::getline(f, line);
       env_.repo.passphrase = std::string(absl::StripSuffix(line, "\r"));
-    } else if (auto it = env_.vars.find("CUSTOS_PASSPHRASE"); it != env_.vars.end()) {
+    } else if (auto it = env_.vars.find("CUSTOS_PASSPHRASE");
+               it != env_.vars.end()) {
       env_.repo.passphrase = it->second;
     }
     if (!g_.place.empty()) env_.repo.place = g_.place;
@@ -72,7 +75,8 @@ class Ctx {
   }
   std::string RepoDir() const {
     if (!g_.repo_dir.empty()) return g_.repo_dir;
-    if (auto it = env_.vars.find("CUSTOS_REPO"); it != env_.vars.end() && !it->second.empty())
+    if (auto it = env_.vars.find("CUSTOS_REPO");
+        it != env_.vars.end() && !it->second.empty())
       return it->second;
     return ".";
   }
@@ -81,7 +85,9 @@ class Ctx {
     return Repository::Open(RepoDir(), env_.repo);
   }
   void Emit(const nlohmann::json& j) { out() << j.dump(2) << "\n"; }
-  bool ShowProgress() const { return env_.stderr_is_tty && !g_.json && !g_.quiet; }
+  bool ShowProgress() const {
+    return env_.stderr_is_tty && !g_.json && !g_.quiet;
+  }
   CliEnv& env() { return env_; }
 
  private:
@@ -90,13 +96,16 @@ class Ctx {
 };
 
 std::string Hex(std::string_view raw) { return HexEncode(raw); }
-std::string HexH(const crypto::Hash32& h) { return HexEncode(crypto::AsView(h)); }
+std::string HexH(const crypto::Hash32& h) {
+  return HexEncode(crypto::AsView(h));
+}
 
 std::string HumanBytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
   while (b >= 1024 && u < 4) b /= 1024, ++u;
-  return absl::StrFormat(u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  if (u == 0) return absl::StrFormat("%.0f %s", b, units[u]);
+  return absl::StrFormat("%.1f %s", b, units[u]);
 }
 
 // A one-line progress bar on stderr, redrawn at most 10 times a second.
@@ -106,24 +115,31 @@ class ProgressBar {
     start_ = last_ = std::chrono::steady_clock::now();
   }
   ~ProgressBar() { Done(); }
-  void Update(const std::string& label, uint64_t done, uint64_t total, bool bytes) {
+  void Update(const std::string& label, uint64_t done, uint64_t total,
+              bool bytes) {
     if (!enabled_) return;
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(100) && done != total) return;
     last_ = now;
     double secs = std::chrono::duration<double>(now - start_).count();
-    std::string amount = bytes ? HumanBytes(static_cast<double>(done)) : std::to_string(done);
-    std::string rate = bytes && secs > 0 ? absl::StrCat(" ", HumanBytes(done / secs), "/s") : "";
+    std::string amount =
+        bytes ? HumanBytes(static_cast<double>(done)) : std::to_string(done);
+    std::string rate = bytes && secs > 0
+                           ? absl::StrCat(" ", HumanBytes(done / secs), "/s")
+                           : "";
     std::string bar;
     if (total > 0) {
       int width = 30;
-      int fill = static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
+      int fill = static_cast<int>(static_cast<double>(done) /
+                                  static_cast<double>(total) * width);
       bar = absl::StrCat("[", std::string(std::min(fill, width), '#'),
                          std::string(width - std::min(fill, width), ' '), "] ",
                          absl::StrFormat("%3.0f%% ", 100.0 * done / total));
-      amount += " / " + (bytes ? HumanBytes(static_cast<double>(total)) : std::to_string(total));
+      amount += " / " + (bytes ? HumanBytes(static_cast<double>(total))
+                               : std::to_string(total));
     }
-    err_ << "\r" << label << " " << bar << amount << rate << "\033[K" << std::flush;
+    err_ << "\r" << label << " " << bar << amount << rate << "\033[K"
+         << std::flush;
     drawn_ = true;
   }
   void Done() {
@@ -164,7 +180,8 @@ json ItemJson(const repo::ItemRecord& it) {
   j["atime"] = it.atime;
   j["ctime"] = it.ctime;
   if (!it.btime.empty()) j["btime"] = it.btime;
-  if (!it.symlink_target.empty()) j["symlink_target"] = EscapeBytes(it.symlink_target);
+  if (!it.symlink_target.empty())
+    j["symlink_target"] = EscapeBytes(it.symlink_target);
   if (!it.error.empty()) j["error"] = it.error;
   return j;
 }
@@ -182,11 +199,12 @@ std::string EventLine(const repo::EventRecord& r) {
   std::string items;
   for (const auto& it : e.value("items", json::array()))
     items += absl::StrCat(items.empty() ? "" : ",", it.value("exhibit", "?"));
-  std::string line = absl::StrFormat("#%-5d %s  %-13s %-22s", r.seq, r.time, r.type,
-                                     e["actor"].value("name", "?"));
+  std::string line = absl::StrFormat("#%-5d %s  %-13s %-22s", r.seq, r.time,
+                                     r.type, e["actor"].value("name", "?"));
   if (!items.empty()) absl::StrAppend(&line, " ", items);
   if (e.contains("to")) absl::StrAppend(&line, " -> ", e.value("to", ""));
-  if (e.contains("note")) absl::StrAppend(&line, "  \"", e.value("note", ""), "\"");
+  if (e.contains("note"))
+    absl::StrAppend(&line, "  \"", e.value("note", ""), "\"");
   return line;
 }
 
@@ -224,19 +242,24 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   Globals g;
   CLI::App app{
       "custos: evidence vault and custody ledger.\n\n"
-      "Every byte of evidence is addressed by its SHA-256; every act on it is a custody\n"
-      "event signed by the person who acted; all events form an append-only Merkle log\n"
+      "Every byte of evidence is addressed by its SHA-256; every act on it is "
+      "a custody\n"
+      "event signed by the person who acted; all events form an append-only "
+      "Merkle log\n"
       "(RFC 9162) with signed C2SP checkpoints that anyone can check offline.",
       "custos"};
   app.footer(kExitCodes);
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("--repo", g.repo_dir, "Repository directory (default: $CUSTOS_REPO, else .)");
+  app.add_option("--repo", g.repo_dir,
+                 "Repository directory (default: $CUSTOS_REPO, else .)");
   app.add_flag("--json", g.json, "Machine-readable JSON output");
   app.add_flag("-q,--quiet", g.quiet, "No progress bars");
-  app.add_option("--passphrase-file", g.passphrase_file,
-                 "File whose first line is the key passphrase (else $CUSTOS_PASSPHRASE)");
-  app.add_option("--place", g.place, "Place recorded in events (default: host name)");
+  app.add_option(
+      "--passphrase-file", g.passphrase_file,
+      "File whose first line is the key passphrase (else $CUSTOS_PASSPHRASE)");
+  app.add_option("--place", g.place,
+                 "Place recorded in events (default: host name)");
   app.set_version_flag("--version", "custos 0.1.0");
 
   Ctx ctx(env, g);
@@ -248,41 +271,60 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
 
   // init
   std::string init_dir, origin, authority;
-  auto* init = app.add_subcommand("init", "Create a repository for one authority");
-  init->add_option("DIR", init_dir, "Directory to create (must be absent or empty)")->required();
-  init->add_option("--origin", origin, "C2SP log origin, e.g. example.org/nl-om")->required();
-  init->add_option("--authority", authority, "Name of the authority")->required();
-  init->footer("Creates DIR with a SQLite metadata database (WAL), a content-addressed blob\n"
-               "store, and a new Ed25519 log key (PKCS#8, mode 0600, encrypted when a\n"
-               "passphrase is set). Event #0 records the creation.");
+  auto* init =
+      app.add_subcommand("init", "Create a repository for one authority");
+  init->add_option("DIR", init_dir,
+                   "Directory to create (must be absent or empty)")
+      ->required();
+  init->add_option("--origin", origin,
+                   "C2SP log origin, e.g. example.org/nl-om")
+      ->required();
+  init->add_option("--authority", authority, "Name of the authority")
+      ->required();
+  init->footer(
+      "Creates DIR with a SQLite metadata database (WAL), a content-addressed "
+      "blob\n"
+      "store, and a new Ed25519 log key (PKCS#8, mode 0600, encrypted when a\n"
+      "passphrase is set). Event #0 records the creation.");
   init->callback(run([&]() -> absl::Status {
     CUSTOS_RETURN_IF_ERROR(ctx.SetupEnv());
-    CUSTOS_ASSIGN_OR_RETURN(auto r, Repository::Init(init_dir, {origin, authority}, env.repo));
+    CUSTOS_ASSIGN_OR_RETURN(
+        auto r, Repository::Init(init_dir, {origin, authority}, env.repo));
     if (ctx.json_mode())
-      ctx.Emit({{"repository", init_dir}, {"origin", r->origin()}, {"vkey", r->log_vkey()}});
+      ctx.Emit({{"repository", init_dir},
+                {"origin", r->origin()},
+                {"vkey", r->log_vkey()}});
     else
-      ctx.out() << "Initialised custos repository in " << init_dir << "\n  origin: " << r->origin()
+      ctx.out() << "Initialised custos repository in " << init_dir
+                << "\n  origin: " << r->origin()
                 << "\n  log verifier key: " << r->log_vkey() << "\n";
     return absl::OkStatus();
   }));
 
   // actor
-  auto* actor = app.add_subcommand("actor", "Register, list and revoke actors (people)");
+  auto* actor =
+      app.add_subcommand("actor", "Register, list and revoke actors (people)");
   actor->require_subcommand(1);
   std::string actor_name, actor_role, revoke_reason;
-  auto* actor_add = actor->add_subcommand("add", "Register a person with a role and a new key");
+  auto* actor_add = actor->add_subcommand(
+      "add", "Register a person with a role and a new key");
   actor_add->add_option("NAME", actor_name, "Full name")->required();
-  actor_add->add_option("--role", actor_role,
-                        "examiner, custodian, investigator, prosecutor or auditor")->required();
+  actor_add
+      ->add_option("--role", actor_role,
+                   "examiner, custodian, investigator, prosecutor or auditor")
+      ->required();
   actor_add->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     CUSTOS_ASSIGN_OR_RETURN(auto a, r->AddActor(actor_name, actor_role));
     if (ctx.json_mode())
-      ctx.Emit({{"id", a.id}, {"name", a.name}, {"role", a.role},
-                {"public_key", Base64Encode(a.public_key)}, {"event", a.registered_seq}});
+      ctx.Emit({{"id", a.id},
+                {"name", a.name},
+                {"role", a.role},
+                {"public_key", Base64Encode(a.public_key)},
+                {"event", a.registered_seq}});
     else
-      ctx.out() << "Registered " << a.name << " (" << a.role << "), id " << a.id << ", event #"
-                << a.registered_seq << "\n";
+      ctx.out() << "Registered " << a.name << " (" << a.role << "), id " << a.id
+                << ", event #" << a.registered_seq << "\n";
     return absl::OkStatus();
   }));
   auto* actor_list = actor->add_subcommand("list", "List actors");
@@ -291,23 +333,29 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     CUSTOS_ASSIGN_OR_RETURN(auto list, r->meta().ListActors());
     json arr = json::array();
     for (const auto& a : list) {
-      arr.push_back({{"id", a.id}, {"name", a.name}, {"role", a.role}, {"revoked", a.revoked},
+      arr.push_back({{"id", a.id},
+                     {"name", a.name},
+                     {"role", a.role},
+                     {"revoked", a.revoked},
                      {"public_key", Base64Encode(a.public_key)}});
       if (!ctx.json_mode())
-        ctx.out() << absl::StrFormat("%-36s  %-12s %s%s\n", a.id, a.role, a.name,
-                                     a.revoked ? "  (revoked)" : "");
+        ctx.out() << absl::StrFormat("%-36s  %-12s %s%s\n", a.id, a.role,
+                                     a.name, a.revoked ? "  (revoked)" : "");
     }
     if (ctx.json_mode()) ctx.Emit(arr);
     return absl::OkStatus();
   }));
-  auto* actor_revoke = actor->add_subcommand("revoke", "Revoke an actor: they can sign no more events");
+  auto* actor_revoke = actor->add_subcommand(
+      "revoke", "Revoke an actor: they can sign no more events");
   actor_revoke->add_option("ACTOR", actor_name, "Actor id or name")->required();
   actor_revoke->add_option("--reason", revoke_reason, "Why");
   actor_revoke->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     CUSTOS_ASSIGN_OR_RETURN(auto a, r->RevokeActor(actor_name, revoke_reason));
-    if (ctx.json_mode()) ctx.Emit({{"id", a.id}, {"name", a.name}, {"revoked", true}});
-    else ctx.out() << "Revoked " << a.name << "\n";
+    if (ctx.json_mode())
+      ctx.Emit({{"id", a.id}, {"name", a.name}, {"revoked", true}});
+    else
+      ctx.out() << "Revoked " << a.name << "\n";
     return absl::OkStatus();
   }));
 
@@ -317,19 +365,28 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   repo::CaseRecord case_rec;
   std::string case_actor;
   auto* case_open = kase->add_subcommand("open", "Open a case");
-  case_open->add_option("ID", case_rec.id, "Case identifier, e.g. CASE-2026-0042")->required();
+  case_open
+      ->add_option("ID", case_rec.id, "Case identifier, e.g. CASE-2026-0042")
+      ->required();
   case_open->add_option("--title", case_rec.title, "Title")->required();
-  case_open->add_option("--legal-basis", case_rec.legal_basis, "Legal basis")->required();
-  case_open->add_option("--iccs", case_rec.iccs, "ICCS offence code (repeatable)");
-  case_open->add_option("--actor", case_actor, "Actor opening the case (default: the authority)");
+  case_open->add_option("--legal-basis", case_rec.legal_basis, "Legal basis")
+      ->required();
+  case_open->add_option("--iccs", case_rec.iccs,
+                        "ICCS offence code (repeatable)");
+  case_open->add_option("--actor", case_actor,
+                        "Actor opening the case (default: the authority)");
   case_open->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     CUSTOS_ASSIGN_OR_RETURN(auto c, r->OpenCase(case_rec, case_actor));
     if (ctx.json_mode())
-      ctx.Emit({{"id", c.id}, {"title", c.title}, {"legal_basis", c.legal_basis},
-                {"iccs", c.iccs}, {"event", c.opened_seq}});
+      ctx.Emit({{"id", c.id},
+                {"title", c.title},
+                {"legal_basis", c.legal_basis},
+                {"iccs", c.iccs},
+                {"event", c.opened_seq}});
     else
-      ctx.out() << "Opened case " << c.id << ", event #" << c.opened_seq << "\n";
+      ctx.out() << "Opened case " << c.id << ", event #" << c.opened_seq
+                << "\n";
     return absl::OkStatus();
   }));
   auto* case_list = kase->add_subcommand("list", "List cases");
@@ -338,9 +395,13 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     CUSTOS_ASSIGN_OR_RETURN(auto list, r->meta().ListCases());
     json arr = json::array();
     for (const auto& c : list) {
-      arr.push_back({{"id", c.id}, {"title", c.title}, {"legal_basis", c.legal_basis},
-                     {"iccs", c.iccs}, {"event", c.opened_seq}});
-      if (!ctx.json_mode()) ctx.out() << absl::StrFormat("%-20s %s\n", c.id, c.title);
+      arr.push_back({{"id", c.id},
+                     {"title", c.title},
+                     {"legal_basis", c.legal_basis},
+                     {"iccs", c.iccs},
+                     {"event", c.opened_seq}});
+      if (!ctx.json_mode())
+        ctx.out() << absl::StrFormat("%-20s %s\n", c.id, c.title);
     }
     if (ctx.json_mode()) ctx.Emit(arr);
     return absl::OkStatus();
@@ -350,27 +411,41 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   std::vector<std::string> acq_paths;
   repo::AcquireRequest acq;
   bool want_md5 = false, want_sha1 = false;
-  auto* acquire_cmd = app.add_subcommand("acquire", "Acquire files, directories, devices or raw images");
+  auto* acquire_cmd = app.add_subcommand(
+      "acquire", "Acquire files, directories, devices or raw images");
   acquire_cmd->add_option("PATH", acq_paths, "Sources to acquire")->required();
-  acquire_cmd->add_option("--case", acq.case_id, "Case the evidence belongs to")->required();
-  acquire_cmd->add_option("--actor", acq.actor, "Person acquiring (id or name)")->required();
-  acquire_cmd->add_option("--exhibit", acq.exhibits,
-                          "Exhibit number: one per source, or one used as a prefix (-1, -2, ...)");
-  acquire_cmd->add_option("--description", acq.description, "Description of the exhibit");
-  acquire_cmd->add_option("--note", acq.note, "Free text recorded in the event");
-  acquire_cmd->add_option("--purpose", acq.purpose, "Purpose or legal basis of the acquisition");
+  acquire_cmd->add_option("--case", acq.case_id, "Case the evidence belongs to")
+      ->required();
+  acquire_cmd->add_option("--actor", acq.actor, "Person acquiring (id or name)")
+      ->required();
+  acquire_cmd->add_option(
+      "--exhibit", acq.exhibits,
+      "Exhibit number: one per source, or one used as a prefix (-1, -2, ...)");
+  acquire_cmd->add_option("--description", acq.description,
+                          "Description of the exhibit");
+  acquire_cmd->add_option("--note", acq.note,
+                          "Free text recorded in the event");
+  acquire_cmd->add_option("--purpose", acq.purpose,
+                          "Purpose or legal basis of the acquisition");
   acquire_cmd->add_flag("--md5", want_md5, "Also compute MD5 (same read pass)");
-  acquire_cmd->add_flag("--sha1", want_sha1, "Also compute SHA-1 (same read pass)");
-  acquire_cmd->add_flag("--follow-symlinks", acq.follow_symlinks, "Follow symbolic links");
+  acquire_cmd->add_flag("--sha1", want_sha1,
+                        "Also compute SHA-1 (same read pass)");
+  acquire_cmd->add_flag("--follow-symlinks", acq.follow_symlinks,
+                        "Follow symbolic links");
   acquire_cmd->footer(
-      "Each source becomes one exhibit item and one signed 'acquired' event. Files are\n"
-      "read once, hashed and stored by SHA-256 (identical content is stored once).\n"
-      "Directories are walked recursively: every entry is listed in a manifest blob with\n"
-      "its raw name bytes, times, mode and owner; symlinks and special files are recorded,\n"
+      "Each source becomes one exhibit item and one signed 'acquired' event. "
+      "Files are\n"
+      "read once, hashed and stored by SHA-256 (identical content is stored "
+      "once).\n"
+      "Directories are walked recursively: every entry is listed in a manifest "
+      "blob with\n"
+      "its raw name bytes, times, mode and owner; symlinks and special files "
+      "are recorded,\n"
       "not followed or read; unreadable entries are listed with the error.");
   acquire_cmd->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
-    acq.digests = unsigned{crypto::kSha256} | (want_md5 ? unsigned{crypto::kMd5} : 0u) |
+    acq.digests = unsigned{crypto::kSha256} |
+                  (want_md5 ? unsigned{crypto::kMd5} : 0u) |
                   (want_sha1 ? unsigned{crypto::kSha1} : 0u);
     ProgressBar bar(ctx.err(), ctx.ShowProgress());
     acq.progress = [&](const acquire::Progress& p) {
@@ -379,7 +454,9 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     auto t0 = std::chrono::steady_clock::now();
     CUSTOS_ASSIGN_OR_RETURN(auto results, r->Acquire(acq_paths, acq));
     bar.Done();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     json arr = json::array();
     for (const auto& s : results) {
       json j = ItemJson(s.item);
@@ -390,13 +467,17 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       j["unreadable"] = s.unreadable;
       arr.push_back(j);
       if (!ctx.json_mode()) {
-        ctx.out() << "Acquired " << s.item.exhibit << " (" << s.item.kind << ") from "
-                  << EscapeBytes(s.item.source) << "\n  item " << s.item.id << ", event #"
-                  << s.event_seq << "\n  " << s.files << " file(s), " << HumanBytes(s.bytes)
+        ctx.out() << "Acquired " << s.item.exhibit << " (" << s.item.kind
+                  << ") from " << EscapeBytes(s.item.source) << "\n  item "
+                  << s.item.id << ", event #" << s.event_seq << "\n  "
+                  << s.files << " file(s), " << HumanBytes(s.bytes)
                   << "; sha256 " << Hex(s.item.sha256) << "\n";
-        if (!s.item.md5.empty()) ctx.out() << "  md5 " << Hex(s.item.md5) << "\n";
-        if (!s.item.sha1.empty()) ctx.out() << "  sha1 " << Hex(s.item.sha1) << "\n";
-        for (const auto& u : s.unreadable) ctx.out() << "  UNREADABLE: " << u << "\n";
+        if (!s.item.md5.empty())
+          ctx.out() << "  md5 " << Hex(s.item.md5) << "\n";
+        if (!s.item.sha1.empty())
+          ctx.out() << "  sha1 " << Hex(s.item.sha1) << "\n";
+        for (const auto& u : s.unreadable)
+          ctx.out() << "  UNREADABLE: " << u << "\n";
       }
     }
     if (ctx.json_mode()) ctx.Emit({{"items", arr}, {"seconds", secs}});
@@ -407,22 +488,32 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   auto* event = app.add_subcommand("event", "Record custody events");
   event->require_subcommand(1);
   repo::EventRequest ev;
-  auto* event_add = event->add_subcommand("add", "Record one signed custody event");
-  event_add->add_option("--type", ev.type,
-                        "accessed, analysed, transferred, received, exported, returned, "
-                        "disposed or note")->required();
-  event_add->add_option("--item", ev.items, "Item id, id prefix or exhibit number (repeatable)");
-  event_add->add_option("--actor", ev.actor, "Person acting (id or name)")->required();
-  event_add->add_option("--to", ev.to, "Recipient (transferred, exported, returned)");
+  auto* event_add =
+      event->add_subcommand("add", "Record one signed custody event");
+  event_add
+      ->add_option(
+          "--type", ev.type,
+          "accessed, analysed, transferred, received, exported, returned, "
+          "disposed or note")
+      ->required();
+  event_add->add_option("--item", ev.items,
+                        "Item id, id prefix or exhibit number (repeatable)");
+  event_add->add_option("--actor", ev.actor, "Person acting (id or name)")
+      ->required();
+  event_add->add_option("--to", ev.to,
+                        "Recipient (transferred, exported, returned)");
   event_add->add_option("--from", ev.from, "Sender (received)");
   event_add->add_option("--purpose", ev.purpose, "Purpose or legal basis");
   event_add->add_option("--note", ev.note, "Free text");
-  event_add->add_option("--case", ev.case_id, "Case (default: the items' case)");
+  event_add->add_option("--case", ev.case_id,
+                        "Case (default: the items' case)");
   event_add->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     CUSTOS_ASSIGN_OR_RETURN(auto recs, r->AddEvents({ev}));
-    if (ctx.json_mode()) ctx.Emit(EventJson(recs.at(0)));
-    else ctx.out() << "Recorded " << EventLine(recs.at(0)) << "\n";
+    if (ctx.json_mode())
+      ctx.Emit(EventJson(recs.at(0)));
+    else
+      ctx.out() << "Recorded " << EventLine(recs.at(0)) << "\n";
     return absl::OkStatus();
   }));
 
@@ -436,13 +527,16 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     json arr = json::array();
     auto emit = [&](const repo::EventRecord& e) -> absl::Status {
       if (!log_case.empty() && e.case_id != log_case) return absl::OkStatus();
-      if (ctx.json_mode()) arr.push_back(EventJson(e));
-      else ctx.out() << EventLine(e) << "\n";
+      if (ctx.json_mode())
+        arr.push_back(EventJson(e));
+      else
+        ctx.out() << EventLine(e) << "\n";
       return absl::OkStatus();
     };
     if (!log_item.empty()) {
       CUSTOS_ASSIGN_OR_RETURN(auto it, r->meta().FindItem(log_item));
-      if (!it) return absl::NotFoundError(absl::StrCat("no item \"", log_item, "\""));
+      if (!it)
+        return absl::NotFoundError(absl::StrCat("no item \"", log_item, "\""));
       CUSTOS_ASSIGN_OR_RETURN(auto seqs, r->meta().EventsOfItem(it->id));
       for (uint64_t s : seqs) {
         CUSTOS_ASSIGN_OR_RETURN(auto e, r->meta().GetEvent(s));
@@ -456,13 +550,17 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   }));
 
   std::string show_id;
-  auto* show = app.add_subcommand("show", "Show an item (id, prefix, exhibit) or an event (#N)");
-  show->add_option("ID", show_id, "Item id, id prefix, exhibit number, or #N / event number")->required();
+  auto* show = app.add_subcommand(
+      "show", "Show an item (id, prefix, exhibit) or an event (#N)");
+  show->add_option("ID", show_id,
+                   "Item id, id prefix, exhibit number, or #N / event number")
+      ->required();
   show->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     std::string key = show_id;
     uint64_t seq;
-    if (!key.empty() && key[0] == '#' && absl::SimpleAtoi(key.substr(1), &seq)) {
+    if (!key.empty() && key[0] == '#' &&
+        absl::SimpleAtoi(key.substr(1), &seq)) {
       CUSTOS_ASSIGN_OR_RETURN(auto e, r->meta().GetEvent(seq));
       json j = EventJson(e);
       ctx.out() << j.dump(2) << "\n";
@@ -475,7 +573,8 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
         ctx.out() << EventJson(e).dump(2) << "\n";
         return absl::OkStatus();
       }
-      return absl::NotFoundError(absl::StrCat("no item or event \"", key, "\""));
+      return absl::NotFoundError(
+          absl::StrCat("no item or event \"", key, "\""));
     }
     json j = ItemJson(*it);
     CUSTOS_ASSIGN_OR_RETURN(auto seqs, r->meta().EventsOfItem(it->id));
@@ -486,45 +585,56 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       ctx.Emit(j);
     } else {
       for (const auto& [k, v] : j.items())
-        ctx.out() << absl::StrFormat("%-15s %s\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+        ctx.out() << absl::StrFormat(
+            "%-15s %s\n", k, v.is_string() ? v.get<std::string>() : v.dump());
       for (size_t i = 0; i < kids.size() && i < 50; ++i)
         ctx.out() << "  " << Hex(kids[i].sha256).substr(0, 16) << "  "
                   << EscapeBytes(kids[i].rel_path) << "\n";
-      if (kids.size() > 50) ctx.out() << "  ... " << kids.size() - 50 << " more\n";
+      if (kids.size() > 50)
+        ctx.out() << "  ... " << kids.size() - 50 << " more\n";
     }
     return absl::OkStatus();
   }));
 
   std::string items_case;
   bool items_all = false;
-  auto* items = app.add_subcommand("items", "List exhibits (and with --all, every file item)");
+  auto* items = app.add_subcommand(
+      "items", "List exhibits (and with --all, every file item)");
   items->add_option("--case", items_case, "Only this case");
-  items->add_flag("--all", items_all, "Include files inside acquired directories");
+  items->add_flag("--all", items_all,
+                  "Include files inside acquired directories");
   items->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     json arr = json::array();
-    CUSTOS_RETURN_IF_ERROR(r->meta().ForEachItem(items_case, items_all, [&](const repo::ItemRecord& it) {
-      if (ctx.json_mode()) arr.push_back(ItemJson(it));
-      else
-        ctx.out() << absl::StrFormat("%-36s %-10s %-12s %12d %s %s\n", it.id, it.exhibit, it.kind,
-                                     it.size, Hex(it.sha256).substr(0, 16),
-                                     EscapeBytes(it.rel_path.empty() ? it.source : it.rel_path));
-      return absl::OkStatus();
-    }));
+    CUSTOS_RETURN_IF_ERROR(r->meta().ForEachItem(
+        items_case, items_all, [&](const repo::ItemRecord& it) {
+          if (ctx.json_mode())
+            arr.push_back(ItemJson(it));
+          else
+            ctx.out() << absl::StrFormat(
+                "%-36s %-10s %-12s %12d %s %s\n", it.id, it.exhibit, it.kind,
+                it.size, Hex(it.sha256).substr(0, 16),
+                EscapeBytes(it.rel_path.empty() ? it.source : it.rel_path));
+          return absl::OkStatus();
+        }));
     if (ctx.json_mode()) ctx.Emit(arr);
     return absl::OkStatus();
   }));
 
   // checkpoint / vkey
   uint64_t cp_size = 0;
-  auto* checkpoint = app.add_subcommand("checkpoint", "Print the latest signed checkpoint (C2SP signed note)");
-  checkpoint->add_option("--size", cp_size, "The stored checkpoint of this tree size instead");
+  auto* checkpoint = app.add_subcommand(
+      "checkpoint", "Print the latest signed checkpoint (C2SP signed note)");
+  checkpoint->add_option("--size", cp_size,
+                         "The stored checkpoint of this tree size instead");
   checkpoint->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     repo::CheckpointRecord cp;
     if (cp_size > 0) {
       CUSTOS_ASSIGN_OR_RETURN(auto c, r->meta().GetCheckpoint(cp_size));
-      if (!c) return absl::NotFoundError(absl::StrCat("no checkpoint of size ", cp_size));
+      if (!c)
+        return absl::NotFoundError(
+            absl::StrCat("no checkpoint of size ", cp_size));
       cp = *c;
     } else {
       CUSTOS_ASSIGN_OR_RETURN(cp, r->LatestCheckpoint());
@@ -534,7 +644,9 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       json j = {{"size", cp.size}, {"note", cp.note}};
       if (parsed.ok()) {
         auto c = custody::ParseCheckpoint(parsed->text);
-        if (c.ok()) j["root"] = Base64Encode(crypto::AsView(c->root)), j["origin"] = c->origin;
+        if (c.ok())
+          j["root"] = Base64Encode(crypto::AsView(c->root)),
+          j["origin"] = c->origin;
       }
       ctx.Emit(j);
     } else {
@@ -542,11 +654,14 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     }
     return absl::OkStatus();
   }));
-  auto* vkey = app.add_subcommand("vkey", "Print the log's verifier key (C2SP vkey)");
+  auto* vkey =
+      app.add_subcommand("vkey", "Print the log's verifier key (C2SP vkey)");
   vkey->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
-    if (ctx.json_mode()) ctx.Emit({{"vkey", r->log_vkey()}, {"origin", r->origin()}});
-    else ctx.out() << r->log_vkey() << "\n";
+    if (ctx.json_mode())
+      ctx.Emit({{"vkey", r->log_vkey()}, {"origin", r->origin()}});
+    else
+      ctx.out() << r->log_vkey() << "\n";
     return absl::OkStatus();
   }));
 
@@ -554,46 +669,67 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   std::vector<uint64_t> prove_args;
   bool prove_consistency = false;
   std::string prove_out;
-  auto* prove = app.add_subcommand("prove", "Offline receipt for an event, or a consistency proof");
-  prove->add_option("EVENT", prove_args, "Event number; with --consistency: OLD_SIZE [NEW_SIZE]")->required();
-  prove->add_flag("--consistency", prove_consistency, "Prove that tree OLD_SIZE is a prefix of NEW_SIZE");
+  auto* prove = app.add_subcommand(
+      "prove", "Offline receipt for an event, or a consistency proof");
+  prove
+      ->add_option("EVENT", prove_args,
+                   "Event number; with --consistency: OLD_SIZE [NEW_SIZE]")
+      ->required();
+  prove->add_flag("--consistency", prove_consistency,
+                  "Prove that tree OLD_SIZE is a prefix of NEW_SIZE");
   prove->add_option("-o,--output", prove_out, "Write the receipt to this file");
   prove->footer(
-      "A receipt is a c2sp.org/tlog-proof@v1 text: the event's canonical bytes (extra\n"
-      "line, base64), its index, the inclusion proof and the signed checkpoint. Check it\n"
-      "with `custos verify-receipt` or any tlog-proof verifier, with only the log's vkey.");
+      "A receipt is a c2sp.org/tlog-proof@v1 text: the event's canonical bytes "
+      "(extra\n"
+      "line, base64), its index, the inclusion proof and the signed "
+      "checkpoint. Check it\n"
+      "with `custos verify-receipt` or any tlog-proof verifier, with only the "
+      "log's vkey.");
   prove->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     if (prove_consistency) {
-      if (prove_args.size() > 2) return absl::InvalidArgumentError("give OLD_SIZE [NEW_SIZE]");
-      CUSTOS_ASSIGN_OR_RETURN(auto c, r->ProveConsistency(prove_args[0],
-                                                          prove_args.size() > 1 ? prove_args[1] : 0));
+      if (prove_args.size() > 2)
+        return absl::InvalidArgumentError("give OLD_SIZE [NEW_SIZE]");
+      CUSTOS_ASSIGN_OR_RETURN(
+          auto c,
+          r->ProveConsistency(prove_args[0],
+                              prove_args.size() > 1 ? prove_args[1] : 0));
       json proof = json::array();
-      for (const auto& h : c.proof) proof.push_back(Base64Encode(crypto::AsView(h)));
+      for (const auto& h : c.proof)
+        proof.push_back(Base64Encode(crypto::AsView(h)));
       if (ctx.json_mode()) {
-        ctx.Emit({{"old_size", c.old_size}, {"new_size", c.new_size}, {"proof", proof},
-                  {"old_checkpoint", c.old_checkpoint}, {"new_checkpoint", c.new_checkpoint}});
+        ctx.Emit({{"old_size", c.old_size},
+                  {"new_size", c.new_size},
+                  {"proof", proof},
+                  {"old_checkpoint", c.old_checkpoint},
+                  {"new_checkpoint", c.new_checkpoint}});
       } else {
         ctx.out() << "old " << c.old_size << "\nnew " << c.new_size << "\n";
         for (const auto& p : proof) ctx.out() << p.get<std::string>() << "\n";
       }
       return absl::OkStatus();
     }
-    if (prove_args.size() != 1) return absl::InvalidArgumentError("give one event number");
+    if (prove_args.size() != 1)
+      return absl::InvalidArgumentError("give one event number");
     CUSTOS_ASSIGN_OR_RETURN(auto rc, r->Prove(prove_args[0]));
     if (!prove_out.empty()) {
       std::ofstream f(prove_out, std::ios::binary);
       f << rc.text;
-      if (!f.flush()) return absl::PermissionDeniedError(absl::StrCat("cannot write ", prove_out));
+      if (!f.flush())
+        return absl::PermissionDeniedError(
+            absl::StrCat("cannot write ", prove_out));
     }
     if (ctx.json_mode()) {
-      ctx.Emit({{"index", rc.seq}, {"tree_size", rc.tree_size}, {"leaf_hash", HexH(rc.leaf_hash)},
-                {"event_bytes_b64", Base64Encode(rc.leaf)}, {"receipt", rc.text}});
+      ctx.Emit({{"index", rc.seq},
+                {"tree_size", rc.tree_size},
+                {"leaf_hash", HexH(rc.leaf_hash)},
+                {"event_bytes_b64", Base64Encode(rc.leaf)},
+                {"receipt", rc.text}});
     } else if (prove_out.empty()) {
       ctx.out() << rc.text;
     } else {
-      ctx.out() << "Wrote receipt for event #" << rc.seq << " (tree size " << rc.tree_size
-                << ") to " << prove_out << "\n";
+      ctx.out() << "Wrote receipt for event #" << rc.seq << " (tree size "
+                << rc.tree_size << ") to " << prove_out << "\n";
     }
     return absl::OkStatus();
   }));
@@ -601,28 +737,55 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   // verify
   auto* verify = app.add_subcommand("verify", "Re-check the whole repository");
   verify->footer(
-      "Re-hashes every blob, checks every event's canonical form, signature, signer and\n"
-      "per-item chain, recomputes the Merkle tree, and checks every stored checkpoint's\n"
-      "signature, root and consistency with the next. Exit 0 only if all holds; else\n"
+      "Re-hashes every blob, checks every event's canonical form, signature, "
+      "signer and\n"
+      "per-item chain, recomputes the Merkle tree, and checks every stored "
+      "checkpoint's\n"
+      "signature, root and consistency with the next. Exit 0 only if all "
+      "holds; else\n"
       "every problem is listed and the exit code is 1.");
   verify->callback(run([&]() -> absl::Status {
-    CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
+    auto opened = ctx.Open();
+    if (!opened.ok() && opened.status().code() == absl::StatusCode::kDataLoss) {
+      // A repository too damaged to open is a verification failure, named.
+      std::string what(opened.status().message());
+      if (ctx.json_mode())
+        ctx.Emit({{"ok", false},
+                  {"problems", json::array({{{"where", "repository"},
+                                             {"problem", what}}})}});
+      else
+        ctx.out() << "PROBLEM  repository: " << what
+                  << "\nFAILED: the repository cannot be read\n";
+      verify_exit = repo::kExitVerifyFailed;
+      return absl::OkStatus();
+    }
+    CUSTOS_ASSIGN_OR_RETURN(auto r, std::move(opened));
     ProgressBar bar(ctx.err(), ctx.ShowProgress());
-    CUSTOS_ASSIGN_OR_RETURN(auto rep, r->Verify([&](const std::string& stage, uint64_t d, uint64_t t) {
+    CUSTOS_ASSIGN_OR_RETURN(auto rep, r->Verify([&](const std::string& stage,
+                                                    uint64_t d, uint64_t t) {
       bar.Update(stage, d, t, false);
     }));
     bar.Done();
     double mbs = rep.seconds > 0 ? rep.blob_bytes / 1e6 / rep.seconds : 0;
     if (ctx.json_mode()) {
       json probs = json::array();
-      for (const auto& p : rep.problems) probs.push_back({{"where", p.where}, {"problem", p.what}});
-      ctx.Emit({{"ok", rep.ok()}, {"events", rep.events}, {"items", rep.items},
-                {"blobs", rep.blobs}, {"bytes", rep.blob_bytes}, {"checkpoints", rep.checkpoints},
-                {"seconds", rep.seconds}, {"mb_per_s", mbs}, {"problems", probs}});
+      for (const auto& p : rep.problems)
+        probs.push_back({{"where", p.where}, {"problem", p.what}});
+      ctx.Emit({{"ok", rep.ok()},
+                {"events", rep.events},
+                {"items", rep.items},
+                {"blobs", rep.blobs},
+                {"bytes", rep.blob_bytes},
+                {"checkpoints", rep.checkpoints},
+                {"seconds", rep.seconds},
+                {"mb_per_s", mbs},
+                {"problems", probs}});
     } else {
-      for (const auto& p : rep.problems) ctx.out() << "PROBLEM  " << p.where << ": " << p.what << "\n";
-      ctx.out() << (rep.ok() ? "OK" : "FAILED") << ": " << rep.events << " events, " << rep.items
-                << " items, " << rep.blobs << " blobs (" << HumanBytes(rep.blob_bytes) << "), "
+      for (const auto& p : rep.problems)
+        ctx.out() << "PROBLEM  " << p.where << ": " << p.what << "\n";
+      ctx.out() << (rep.ok() ? "OK" : "FAILED") << ": " << rep.events
+                << " events, " << rep.items << " items, " << rep.blobs
+                << " blobs (" << HumanBytes(rep.blob_bytes) << "), "
                 << rep.checkpoints << " checkpoints checked in "
                 << absl::StrFormat("%.2f s (%.0f MB/s)", rep.seconds, mbs);
       if (!rep.ok()) ctx.out() << "; " << rep.problems.size() << " problem(s)";
@@ -636,25 +799,33 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   std::string receipt_file, event_bytes_file;
   std::vector<std::string> vkeys, witness_vkeys;
   size_t min_witnesses = 0;
-  auto* vr = app.add_subcommand("verify-receipt", "Check an offline receipt; no repository needed");
+  auto* vr = app.add_subcommand(
+      "verify-receipt", "Check an offline receipt; no repository needed");
   vr->add_option("FILE", receipt_file, "The .tlog-proof receipt")->required();
-  vr->add_option("--vkey", vkeys, "Log verifier key: text, @FILE or FILE (repeatable)")->required();
-  vr->add_option("--witness-vkey", witness_vkeys, "Witness verifier key (repeatable)");
-  vr->add_option("--min-witnesses", min_witnesses, "Witness cosignatures required");
-  vr->add_option("--event-bytes", event_bytes_file,
-                 "The event's canonical bytes (default: the receipt's extra line)");
+  vr->add_option("--vkey", vkeys,
+                 "Log verifier key: text, @FILE or FILE (repeatable)")
+      ->required();
+  vr->add_option("--witness-vkey", witness_vkeys,
+                 "Witness verifier key (repeatable)");
+  vr->add_option("--min-witnesses", min_witnesses,
+                 "Witness cosignatures required");
+  vr->add_option(
+      "--event-bytes", event_bytes_file,
+      "The event's canonical bytes (default: the receipt's extra line)");
   vr->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(std::string text, ReadFileArg(receipt_file));
     auto parsed = custody::ParseTlogProof(text);
     if (!parsed.ok())
-      return absl::InvalidArgumentError(absl::StrCat("malformed receipt: ", parsed.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed receipt: ", parsed.status().message()));
     std::string leaf;
     if (!event_bytes_file.empty()) {
       CUSTOS_ASSIGN_OR_RETURN(leaf, ReadFileArg(event_bytes_file));
     } else if (parsed->extra) {
       leaf = *parsed->extra;
     } else {
-      return absl::InvalidArgumentError("the receipt has no event bytes: give --event-bytes");
+      return absl::InvalidArgumentError(
+          "the receipt has no event bytes: give --event-bytes");
     }
     custody::CheckpointPolicy policy;
     for (const auto& v : vkeys) {
@@ -667,27 +838,39 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     }
     policy.min_witnesses = min_witnesses;
     auto note = crypto::ParseNote(parsed->checkpoint_note);
-    if (!note.ok()) return absl::InvalidArgumentError(absl::StrCat("malformed checkpoint: ", note.status().message()));
+    if (!note.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed checkpoint: ", note.status().message()));
     auto cp = custody::ParseCheckpoint(note->text);
-    if (!cp.ok()) return absl::InvalidArgumentError(absl::StrCat("malformed checkpoint: ", cp.status().message()));
+    if (!cp.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed checkpoint: ", cp.status().message()));
     policy.origin = cp->origin;
     auto v = custody::VerifyTlogProof(*parsed, custody::LeafHash(leaf), policy);
-    json j = {{"ok", v.ok()}, {"index", parsed->index}, {"origin", cp->origin},
-              {"tree_size", cp->size}, {"leaf_hash", HexH(custody::LeafHash(leaf))}};
+    json j = {{"ok", v.ok()},
+              {"index", parsed->index},
+              {"origin", cp->origin},
+              {"tree_size", cp->size},
+              {"leaf_hash", HexH(custody::LeafHash(leaf))}};
     auto event = json::parse(leaf, nullptr, false);
     if (!v.ok()) j["problem"] = std::string(v.status().message());
     if (!event.is_discarded()) j["event"] = event;
     if (ctx.json_mode()) {
       ctx.Emit(j);
     } else if (v.ok()) {
-      ctx.out() << "OK: event #" << parsed->index << " is in the log " << cp->origin
-                << " (tree size " << cp->size << "), checkpoint signed by "
-                << absl::StrJoin(v->note.verified, ", ",
-                                 [](std::string* o, const crypto::VerifiedSignature& s) { o->append(s.name); })
+      ctx.out() << "OK: event #" << parsed->index << " is in the log "
+                << cp->origin << " (tree size " << cp->size
+                << "), checkpoint signed by "
+                << absl::StrJoin(
+                       v->note.verified, ", ",
+                       [](std::string* o, const crypto::VerifiedSignature& s) {
+                         o->append(s.name);
+                       })
                 << "\n";
       if (!event.is_discarded())
-        ctx.out() << "  " << event.value("type", "") << " by " << event["actor"].value("name", "")
-                  << " at " << event.value("time", "") << "\n";
+        ctx.out() << "  " << event.value("type", "") << " by "
+                  << event["actor"].value("name", "") << " at "
+                  << event.value("time", "") << "\n";
     } else {
       ctx.out() << "FAILED: " << v.status().message() << "\n";
     }

@@ -40,8 +40,8 @@ std::string FormatCheckpoint(const Checkpoint& cp);
 absl::StatusOr<Checkpoint> ParseCheckpoint(std::string_view text);
 
 struct CheckpointPolicy {
-  std::string origin;                    // required origin
-  std::vector<crypto::Vkey> log_keys;    // at least one must sign
+  std::string origin;                  // required origin
+  std::vector<crypto::Vkey> log_keys;  // at least one must sign
   std::vector<crypto::Vkey> witness_keys;
   size_t min_witnesses = 0;
 };

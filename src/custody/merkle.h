@@ -34,8 +34,8 @@ using crypto::Hash32;
 
 inline constexpr uint64_t kMaxTreeSize = uint64_t{1} << 63;
 
-Hash32 EmptyRoot();  // SHA-256("")
-Hash32 LeafHash(std::string_view leaf_data);            // H(0x00 || d)
+Hash32 EmptyRoot();                                        // SHA-256("")
+Hash32 LeafHash(std::string_view leaf_data);               // H(0x00 || d)
 Hash32 NodeHash(const Hash32& left, const Hash32& right);  // H(0x01||l||r)
 
 class NodeSource {

@@ -47,10 +47,9 @@ class TreeStore final : public NodeSource {
   // Brings the store to exactly `committed_size` leaves: truncates any
   // excess (uncommitted) hashes on every level, then appends the missing
   // leaves, fetched in order with `leaf_hashes(begin, end)`.
-  absl::Status Repair(
-      uint64_t committed_size,
-      const std::function<absl::StatusOr<std::vector<Hash32>>(
-          uint64_t begin, uint64_t end)>& leaf_hashes);
+  absl::Status Repair(uint64_t committed_size,
+                      const std::function<absl::StatusOr<std::vector<Hash32>>(
+                          uint64_t begin, uint64_t end)>& leaf_hashes);
 
   // Appends leaf hashes (and the interior nodes they complete). Buffered;
   // call Flush() to write them out. Sync() additionally fsyncs.

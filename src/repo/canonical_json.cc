@@ -39,18 +39,33 @@ absl::Status Encode(const nlohmann::json& j, std::string& out) {
     case T::string: {
       const auto& s = j.get_ref<const std::string&>();
       if (!IsValidUtf8(s))
-        return absl::InvalidArgumentError("canonical JSON: string is not UTF-8");
+        return absl::InvalidArgumentError(
+            "canonical JSON: string is not UTF-8");
       out += '"';
       for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         switch (c) {
-          case '"': out += "\\\""; break;
-          case '\\': out += "\\\\"; break;
-          case '\b': out += "\\b"; break;
-          case '\t': out += "\\t"; break;
-          case '\n': out += "\\n"; break;
-          case '\f': out += "\\f"; break;
-          case '\r': out += "\\r"; break;
+          case '"':
+            out += "\\\"";
+            break;
+          case '\\':
+            out += "\\\\";
+            break;
+          case '\b':
+            out += "\\b";
+            break;
+          case '\t':
+            out += "\\t";
+            break;
+          case '\n':
+            out += "\\n";
+            break;
+          case '\f':
+            out += "\\f";
+            break;
+          case '\r':
+            out += "\\r";
+            break;
           default:
             if (c < 0x20) {
               out += absl::StrFormat("\\u%04x", c);
@@ -68,7 +83,8 @@ absl::Status Encode(const nlohmann::json& j, std::string& out) {
     case T::number_unsigned: {
       uint64_t v = j.get<uint64_t>();
       if (v > kMaxCanonicalInt)
-        return absl::InvalidArgumentError("canonical JSON: integer above 2^53-1");
+        return absl::InvalidArgumentError(
+            "canonical JSON: integer above 2^53-1");
       absl::StrAppend(&out, v);
       return absl::OkStatus();
     }
@@ -77,7 +93,8 @@ absl::Status Encode(const nlohmann::json& j, std::string& out) {
       if (v < 0)
         return absl::InvalidArgumentError("canonical JSON: negative integer");
       if (static_cast<uint64_t>(v) > kMaxCanonicalInt)
-        return absl::InvalidArgumentError("canonical JSON: integer above 2^53-1");
+        return absl::InvalidArgumentError(
+            "canonical JSON: integer above 2^53-1");
       absl::StrAppend(&out, v);
       return absl::OkStatus();
     }
@@ -101,8 +118,7 @@ absl::StatusOr<std::string> CanonicalJson(const nlohmann::json& j) {
 absl::StatusOr<nlohmann::json> ParseCanonicalJson(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr,
                                            /*allow_exceptions=*/false);
-  if (j.is_discarded())
-    return absl::InvalidArgumentError("not valid JSON");
+  if (j.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
   auto again = CanonicalJson(j);
   if (!again.ok()) return again.status();
   if (*again != text)

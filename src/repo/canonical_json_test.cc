@@ -8,7 +8,8 @@ namespace {
 using nlohmann::json;
 
 TEST(CanonicalJson, SortsKeysAndUsesNoWhitespace) {
-  json j = {{"b", 1}, {"a", "x"}, {"c", {{"z", true}, {"y", json::array({2, 1})}}}};
+  json j = {
+      {"b", 1}, {"a", "x"}, {"c", {{"z", true}, {"y", json::array({2, 1})}}}};
   EXPECT_EQ(*CanonicalJson(j), R"({"a":"x","b":1,"c":{"y":[2,1],"z":true}})");
 }
 
@@ -28,9 +29,10 @@ TEST(CanonicalJson, RejectsNonCanonicalValues) {
 
 TEST(CanonicalJson, ParseRequiresExactlyCanonicalText) {
   EXPECT_TRUE(ParseCanonicalJson(R"({"a":1,"b":[true]})").ok());
-  for (const char* bad : {R"({"b":1,"a":2})", R"({"a": 1})", R"({"a":1,"a":1})", R"({"a":1.0})",
-                          R"({"a":01})", R"({"a":"\u0041"})", R"({"a":"\/"})", "{\"a\":1}\n",
-                          R"({"a":null})", "not json", ""}) {
+  for (const char* bad :
+       {R"({"b":1,"a":2})", R"({"a": 1})", R"({"a":1,"a":1})", R"({"a":1.0})",
+        R"({"a":01})", R"({"a":"\u0041"})", R"({"a":"\/"})", "{\"a\":1}\n",
+        R"({"a":null})", "not json", ""}) {
     EXPECT_FALSE(ParseCanonicalJson(bad).ok()) << bad;
   }
 }

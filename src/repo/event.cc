@@ -35,7 +35,8 @@ json ToJson(const Event& e, bool with_sig) {
   j["seq"] = e.seq;
   j["type"] = e.type;
   j["time"] = FormatEventTime(e.time);
-  j["actor"] = {{"id", e.actor.id}, {"name", e.actor.name}, {"role", e.actor.role}};
+  j["actor"] = {
+      {"id", e.actor.id}, {"name", e.actor.name}, {"role", e.actor.role}};
   if (!e.case_id.empty()) j["case"] = e.case_id;
   std::vector<EventItem> items = e.items;
   std::sort(items.begin(), items.end(),
@@ -64,7 +65,8 @@ json ToJson(const Event& e, bool with_sig) {
 }
 
 absl::Status Bad(std::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("malformed event: ", Sv(what)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("malformed event: ", Sv(what)));
 }
 
 absl::StatusOr<std::string> Str(const json& j, const char* key, bool required) {
@@ -73,7 +75,8 @@ absl::StatusOr<std::string> Str(const json& j, const char* key, bool required) {
     if (required) return Bad(absl::StrCat("missing \"", key, "\""));
     return std::string();
   }
-  if (!it->is_string()) return Bad(absl::StrCat("\"", key, "\" is not a string"));
+  if (!it->is_string())
+    return Bad(absl::StrCat("\"", key, "\" is not a string"));
   std::string s = it->get<std::string>();
   if (!required && s.empty())
     return Bad(absl::StrCat("optional \"", key, "\" present but empty"));
@@ -138,8 +141,9 @@ absl::StatusOr<std::string> SigningMessage(const Event& e) {
 absl::StatusOr<std::string> EncodeEvent(const Event& e) {
   CUSTOS_ASSIGN_OR_RETURN(std::string out, CanonicalJson(ToJson(e, true)));
   if (out.size() > kMaxEventBytes)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "event too large: ", out.size(), " bytes (limit ", kMaxEventBytes, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("event too large: ", out.size(), " bytes (limit ",
+                     kMaxEventBytes, ")"));
   return out;
 }
 
@@ -148,21 +152,23 @@ absl::StatusOr<Event> DecodeEvent(std::string_view leaf) {
   CUSTOS_ASSIGN_OR_RETURN(json j, ParseCanonicalJson(leaf));
   if (!j.is_object()) return Bad("not an object");
   static const std::set<std::string> kKnown = {
-      "v", "origin", "authority", "seq", "type", "time", "actor", "case",
-      "items", "place", "purpose", "to", "from", "note", "details", "sig"};
+      "v",     "origin", "authority", "seq", "type", "time", "actor",   "case",
+      "items", "place",  "purpose",   "to",  "from", "note", "details", "sig"};
   for (const auto& [k, v] : j.items())
-    if (!kKnown.count(k)) return Bad(absl::StrCat("unknown member \"", k, "\""));
+    if (!kKnown.count(k))
+      return Bad(absl::StrCat("unknown member \"", k, "\""));
   Event e;
   CUSTOS_ASSIGN_OR_RETURN(uint64_t v, Uint(j, "v"));
   if (v != kEventVersion)
-    return absl::FailedPreconditionError(
-        absl::StrCat("event format version ", v, " is not supported (this custos reads ",
-                     kEventVersion, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event format version ", v, " is not supported (this custos reads ",
+        kEventVersion, ")"));
   CUSTOS_ASSIGN_OR_RETURN(e.origin, Str(j, "origin", true));
   CUSTOS_ASSIGN_OR_RETURN(e.authority, Str(j, "authority", true));
   CUSTOS_ASSIGN_OR_RETURN(e.seq, Uint(j, "seq"));
   CUSTOS_ASSIGN_OR_RETURN(e.type, Str(j, "type", true));
-  if (!IsKnownEventType(e.type)) return Bad(absl::StrCat("unknown type \"", e.type, "\""));
+  if (!IsKnownEventType(e.type))
+    return Bad(absl::StrCat("unknown type \"", e.type, "\""));
   CUSTOS_ASSIGN_OR_RETURN(std::string time, Str(j, "time", true));
   CUSTOS_ASSIGN_OR_RETURN(e.time, ParseEventTime(time));
   auto actor = j.find("actor");
@@ -173,18 +179,22 @@ absl::StatusOr<Event> DecodeEvent(std::string_view leaf) {
   CUSTOS_ASSIGN_OR_RETURN(e.actor.role, Str(*actor, "role", true));
   CUSTOS_ASSIGN_OR_RETURN(e.case_id, Str(j, "case", false));
   auto items = j.find("items");
-  if (items == j.end() || !items->is_array()) return Bad("\"items\" must be an array");
+  if (items == j.end() || !items->is_array())
+    return Bad("\"items\" must be an array");
   std::string last_id;
   for (const auto& it : *items) {
-    if (!it.is_object() || it.size() != 5) return Bad("item must have 5 members");
+    if (!it.is_object() || it.size() != 5)
+      return Bad("item must have 5 members");
     EventItem item;
     CUSTOS_ASSIGN_OR_RETURN(item.id, Str(it, "id", true));
     CUSTOS_ASSIGN_OR_RETURN(item.exhibit, Str(it, "exhibit", true));
     CUSTOS_ASSIGN_OR_RETURN(item.sha256_hex, Str(it, "sha256", true));
     CUSTOS_ASSIGN_OR_RETURN(item.size, Uint(it, "size"));
     CUSTOS_ASSIGN_OR_RETURN(item.prev_hex, Str(it, "prev", true));
-    if (!IsHex64OrEmpty(item.sha256_hex, false)) return Bad("item sha256 is not 64 hex");
-    if (!IsHex64OrEmpty(item.prev_hex, true)) return Bad("item prev is not 64 hex");
+    if (!IsHex64OrEmpty(item.sha256_hex, false))
+      return Bad("item sha256 is not 64 hex");
+    if (!IsHex64OrEmpty(item.prev_hex, true))
+      return Bad("item prev is not 64 hex");
     if (!e.items.empty() && item.id <= last_id)
       return Bad("items not sorted by id or duplicated");
     last_id = item.id;
@@ -196,20 +206,23 @@ absl::StatusOr<Event> DecodeEvent(std::string_view leaf) {
   CUSTOS_ASSIGN_OR_RETURN(e.from, Str(j, "from", false));
   CUSTOS_ASSIGN_OR_RETURN(e.note, Str(j, "note", false));
   if (auto d = j.find("details"); d != j.end()) {
-    if (!d->is_object() || d->empty()) return Bad("\"details\" must be a non-empty object");
+    if (!d->is_object() || d->empty())
+      return Bad("\"details\" must be a non-empty object");
     e.details = *d;
   }
   auto sig = j.find("sig");
   if (sig == j.end() || !sig->is_object() || sig->size() != 3)
     return Bad("\"sig\" must be {alg,key,value}");
   CUSTOS_ASSIGN_OR_RETURN(std::string alg, Str(*sig, "alg", true));
-  if (alg != "ed25519") return Bad(absl::StrCat("unsupported signature algorithm \"", alg, "\""));
+  if (alg != "ed25519")
+    return Bad(absl::StrCat("unsupported signature algorithm \"", alg, "\""));
   CUSTOS_ASSIGN_OR_RETURN(std::string key, Str(*sig, "key", true));
   CUSTOS_ASSIGN_OR_RETURN(std::string value, Str(*sig, "value", true));
   auto k = Base64Decode(key);
   auto s = Base64Decode(value);
   if (!k || k->size() != 32) return Bad("sig.key is not a base64 32-byte key");
-  if (!s || s->size() != 64) return Bad("sig.value is not a base64 64-byte signature");
+  if (!s || s->size() != 64)
+    return Bad("sig.value is not a base64 64-byte signature");
   e.sig_key = *k;
   e.sig_value = *s;
   return e;

@@ -30,7 +30,8 @@ TEST(Event, EncodeDecodeRoundTripsAndSortsItems) {
   Event e = Sample();
   auto bytes = EncodeEvent(e);
   ASSERT_TRUE(bytes.ok()) << bytes.status();
-  EXPECT_NE(bytes->find("\"time\":\"2026-01-01T00:00:00.123456Z\""), std::string::npos);
+  EXPECT_NE(bytes->find("\"time\":\"2026-01-01T00:00:00.123456Z\""),
+            std::string::npos);
   EXPECT_LT(bytes->find("id-a"), bytes->find("id-b"));
   auto back = DecodeEvent(*bytes);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -60,9 +61,11 @@ TEST(Event, RealSignatureVerifies) {
   e.sig_value = key.Sign(*SigningMessage(e));
   auto back = DecodeEvent(*EncodeEvent(e));
   ASSERT_TRUE(back.ok());
-  EXPECT_TRUE(crypto::Ed25519Verify(back->sig_key, *SigningMessage(*back), back->sig_value));
+  EXPECT_TRUE(crypto::Ed25519Verify(back->sig_key, *SigningMessage(*back),
+                                    back->sig_value));
   back->purpose = "forged";
-  EXPECT_FALSE(crypto::Ed25519Verify(back->sig_key, *SigningMessage(*back), back->sig_value));
+  EXPECT_FALSE(crypto::Ed25519Verify(back->sig_key, *SigningMessage(*back),
+                                     back->sig_value));
 }
 
 TEST(Event, DecodeRejectsMalformed) {
@@ -73,10 +76,14 @@ TEST(Event, DecodeRejectsMalformed) {
     return s;
   };
   EXPECT_FALSE(DecodeEvent(replace("\"v\":1", "\"v\":2")).ok());
-  EXPECT_FALSE(DecodeEvent(replace("\"type\":\"transferred\"", "\"type\":\"teleported\"")).ok());
+  EXPECT_FALSE(DecodeEvent(replace("\"type\":\"transferred\"",
+                                   "\"type\":\"teleported\""))
+                   .ok());
   EXPECT_FALSE(DecodeEvent(replace(".123456Z", ".123Z")).ok());
-  EXPECT_FALSE(DecodeEvent(replace("\"alg\":\"ed25519\"", "\"alg\":\"rsa\"")).ok());
-  EXPECT_FALSE(DecodeEvent(replace("\"to\":\"Prosecutor\"", "\"to\":\"\"")).ok());
+  EXPECT_FALSE(
+      DecodeEvent(replace("\"alg\":\"ed25519\"", "\"alg\":\"rsa\"")).ok());
+  EXPECT_FALSE(
+      DecodeEvent(replace("\"to\":\"Prosecutor\"", "\"to\":\"\"")).ok());
   EXPECT_FALSE(DecodeEvent(replace("\"authority\"", "\"zuthority\"")).ok());
   EXPECT_FALSE(DecodeEvent(good.substr(0, good.size() - 1)).ok());
   EXPECT_FALSE(DecodeEvent(good + " ").ok());

@@ -45,18 +45,18 @@ struct ItemRecord {
   std::string id;
   std::string case_id;
   std::string exhibit;
-  std::string parent_id;    // "" for top-level exhibits
-  std::string kind;         // file, directory, block_device, symlink, ...
+  std::string parent_id;  // "" for top-level exhibits
+  std::string kind;       // file, directory, block_device, symlink, ...
   std::string description;
-  std::string source;       // raw bytes: original path or device
-  std::string rel_path;     // raw bytes: path inside the parent ("" if none)
+  std::string source;    // raw bytes: original path or device
+  std::string rel_path;  // raw bytes: path inside the parent ("" if none)
   uint64_t size = 0;
   std::string sha256, md5, sha1;  // raw digests (md5/sha1 may be empty)
   std::string media_type, method, tool, tool_version, host;
   uint32_t mode = 0, uid = 0, gid = 0;
   std::string mtime, atime, ctime, btime;  // RFC 3339 ns, "" if unknown
-  std::string symlink_target;             // raw bytes
-  std::string error;                      // why content was not read
+  std::string symlink_target;              // raw bytes
+  std::string error;                       // why content was not read
   uint64_t acquired_seq = 0;
   uint64_t head_seq = 0;  // seq of the item's latest event
 };
@@ -64,7 +64,7 @@ struct ItemRecord {
 struct EventRecord {
   uint64_t seq = 0;
   std::string type, actor_id, case_id, time;
-  std::string leaf;        // canonical event bytes
+  std::string leaf;  // canonical event bytes
   crypto::Hash32 leaf_hash{};
   std::vector<std::string> item_ids;  // filled on insert; on read if asked
 };
@@ -130,7 +130,8 @@ class MetaStore {
   virtual absl::Status InsertCheckpoint(const CheckpointRecord& c) = 0;
   virtual absl::StatusOr<std::optional<CheckpointRecord>> GetCheckpoint(
       uint64_t size) = 0;
-  virtual absl::StatusOr<std::optional<CheckpointRecord>> LatestCheckpoint() = 0;
+  virtual absl::StatusOr<std::optional<CheckpointRecord>>
+  LatestCheckpoint() = 0;
   virtual absl::StatusOr<std::vector<CheckpointRecord>> ListCheckpoints() = 0;
 
   // Runs SQLite's integrity check (or the backend's equivalent).

@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
-#include <set>
-#include <thread>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,7 +35,9 @@ constexpr char kDbFile[] = "custos.db";
 constexpr char kToolName[] = "custos";
 constexpr char kToolVersion[] = "0.1.0";
 
-std::string HexOf(const crypto::Hash32& h) { return HexEncode(crypto::AsView(h)); }
+std::string HexOf(const crypto::Hash32& h) {
+  return HexEncode(crypto::AsView(h));
+}
 
 std::string HostName() {
   char buf[256] = {0};
@@ -61,26 +63,34 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
 
 int ExitCodeFor(const absl::Status& s) {
   switch (s.code()) {
-    case absl::StatusCode::kOk: return kExitOk;
+    case absl::StatusCode::kOk:
+      return kExitOk;
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kOutOfRange: return kExitUsage;
-    case absl::StatusCode::kNotFound: return kExitNotFound;
+    case absl::StatusCode::kOutOfRange:
+      return kExitUsage;
+    case absl::StatusCode::kNotFound:
+      return kExitNotFound;
     case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated: return kExitPermission;
-    case absl::StatusCode::kResourceExhausted: return kExitDiskFull;
+    case absl::StatusCode::kUnauthenticated:
+      return kExitPermission;
+    case absl::StatusCode::kResourceExhausted:
+      return kExitDiskFull;
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAborted:
-    case absl::StatusCode::kUnavailable: return kExitConflict;
-    case absl::StatusCode::kDataLoss: return kExitDataLoss;
-    default: return kExitInternal;
+    case absl::StatusCode::kUnavailable:
+      return kExitConflict;
+    case absl::StatusCode::kDataLoss:
+      return kExitDataLoss;
+    default:
+      return kExitInternal;
   }
 }
 
 // One event waiting to be appended.
 struct Repository::Pending {
   Event event;  // seq, time, origin, authority, prevs and sig filled at commit
-  std::set<std::string> new_items;           // created by this event
+  std::set<std::string> new_items;            // created by this event
   std::vector<std::string> covered_children;  // children created (manifest)
   const crypto::Ed25519PrivateKey* signer = nullptr;
   std::string registered_key;  // the key the log checks the signature against
@@ -121,42 +131,49 @@ void Repository::Unlock() {
   }
 }
 
-absl::StatusOr<std::unique_ptr<Repository>> Repository::Init(const std::string& dir,
-                                                             const InitOptions& options,
-                                                             RepoEnv env) {
+absl::StatusOr<std::unique_ptr<Repository>> Repository::Init(
+    const std::string& dir, const InitOptions& options, RepoEnv env) {
   if (!crypto::IsValidKeyName(options.origin))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid origin \"", options.origin,
-        "\": it must be non-empty, without spaces or '+', e.g. example.org/nl-om"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid origin \"", options.origin,
+                     "\": it must be non-empty, without spaces or '+', e.g. "
+                     "example.org/nl-om"));
   if (options.authority.empty() || !IsValidUtf8(options.authority))
-    return absl::InvalidArgumentError("--authority must be a non-empty UTF-8 name");
+    return absl::InvalidArgumentError(
+        "--authority must be a non-empty UTF-8 name");
   FileSystem& fs = *env.fs;
   if (fs.Exists(dir)) {
     CUSTOS_ASSIGN_OR_RETURN(auto entries, fs.ListDir(dir));
     if (!entries.empty())
-      return absl::AlreadyExistsError(
-          absl::StrCat(dir, ": directory exists and is not empty; refusing to initialise"));
+      return absl::AlreadyExistsError(absl::StrCat(
+          dir, ": directory exists and is not empty; refusing to initialise"));
   }
   CUSTOS_RETURN_IF_ERROR(CreateDirs(fs, dir));
-  for (const char* sub : {"/keys", "/keys/actors", "/log", "/log/checkpoints", "/log/tree"})
+  for (const char* sub :
+       {"/keys", "/keys/actors", "/log", "/log/checkpoints", "/log/tree"})
     CUSTOS_RETURN_IF_ERROR(CreateDirs(fs, dir + sub, 0700));
 
   auto key = crypto::Ed25519PrivateKey::Generate(*env.random);
   CUSTOS_ASSIGN_OR_RETURN(std::string pem, key.ToPkcs8Pem(env.passphrase));
-  CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(fs, dir + "/keys/log.key", pem, 0600));
+  CUSTOS_RETURN_IF_ERROR(
+      WriteFileAtomically(fs, dir + "/keys/log.key", pem, 0600));
   crypto::NoteSigner signer(options.origin, std::move(key));
   std::string vkey = signer.Vkey();
-  CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(fs, dir + "/keys/log.vkey", vkey + "\n", 0644));
+  CUSTOS_RETURN_IF_ERROR(
+      WriteFileAtomically(fs, dir + "/keys/log.vkey", vkey + "\n", 0644));
 
-  CUSTOS_ASSIGN_OR_RETURN(auto meta, OpenSqliteMetaStore(dir + "/" + kDbFile, true));
+  CUSTOS_ASSIGN_OR_RETURN(auto meta,
+                          OpenSqliteMetaStore(dir + "/" + kDbFile, true));
   CUSTOS_RETURN_IF_ERROR(meta->Begin());
-  absl::Status st = meta->PutSetting("format", std::to_string(kRepositoryFormat));
+  absl::Status st =
+      meta->PutSetting("format", std::to_string(kRepositoryFormat));
   if (st.ok()) st = meta->PutSetting("origin", options.origin);
   if (st.ok()) st = meta->PutSetting("authority", options.authority);
   if (st.ok()) st = meta->PutSetting("log_vkey", vkey);
   if (st.ok())
-    st = meta->PutSetting("keys_encrypted",
-                          env.passphrase && !env.passphrase->empty() ? "1" : "0");
+    st = meta->PutSetting(
+        "keys_encrypted",
+        env.passphrase && !env.passphrase->empty() ? "1" : "0");
   if (st.ok()) st = meta->Commit();
   if (!st.ok()) {
     meta->Rollback();
@@ -178,36 +195,44 @@ absl::StatusOr<std::unique_ptr<Repository>> Repository::Init(const std::string& 
   return repo;
 }
 
-absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(const std::string& dir,
-                                                             RepoEnv env) {
+absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(
+    const std::string& dir, RepoEnv env) {
   FileSystem& fs = *env.fs;
   std::string format_path = dir + "/" + kFormatFile;
   if (!fs.Exists(format_path))
-    return absl::NotFoundError(absl::StrCat(
-        dir, " is not a custos repository (no FORMAT file); create one with `custos init`"));
+    return absl::NotFoundError(
+        absl::StrCat(dir,
+                     " is not a custos repository (no FORMAT file); create one "
+                     "with `custos init`"));
   CUSTOS_ASSIGN_OR_RETURN(std::string format, fs.ReadFile(format_path));
   std::vector<std::string> parts =
       absl::StrSplit(absl::StripSuffix(format, "\n"), ' ');
   int version = 0;
-  if (parts.size() != 2 || parts[0] != kFormatMagic || !absl::SimpleAtoi(parts[1], &version))
-    return absl::DataLossError(absl::StrCat(format_path, ": unrecognised FORMAT file"));
+  if (parts.size() != 2 || parts[0] != kFormatMagic ||
+      !absl::SimpleAtoi(parts[1], &version))
+    return absl::DataLossError(
+        absl::StrCat(format_path, ": unrecognised FORMAT file"));
   if (version > kRepositoryFormat)
-    return absl::FailedPreconditionError(absl::StrCat(
-        dir, " has repository format ", version, ", newer than this custos supports (",
-        kRepositoryFormat, "); upgrade custos"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " has repository format ", version,
+                     ", newer than this custos supports (", kRepositoryFormat,
+                     "); upgrade custos"));
 
   auto repo = std::unique_ptr<Repository>(new Repository(dir, env));
-  CUSTOS_ASSIGN_OR_RETURN(repo->meta_, OpenSqliteMetaStore(dir + "/" + kDbFile, false));
+  CUSTOS_ASSIGN_OR_RETURN(repo->meta_,
+                          OpenSqliteMetaStore(dir + "/" + kDbFile, false));
   auto get = [&](const char* k) -> absl::StatusOr<std::string> {
     CUSTOS_ASSIGN_OR_RETURN(auto v, repo->meta_->GetSetting(k));
-    if (!v) return absl::DataLossError(absl::StrCat("repository metadata lacks \"", k, "\""));
+    if (!v)
+      return absl::DataLossError(
+          absl::StrCat("repository metadata lacks \"", k, "\""));
     return *v;
   };
   CUSTOS_ASSIGN_OR_RETURN(repo->origin_, get("origin"));
   CUSTOS_ASSIGN_OR_RETURN(repo->authority_, get("authority"));
   CUSTOS_ASSIGN_OR_RETURN(repo->log_vkey_, get("log_vkey"));
-  CUSTOS_ASSIGN_OR_RETURN(repo->blobs_,
-                          store::OpenPosixBlobStore(fs, *env.random, dir + "/blobs"));
+  CUSTOS_ASSIGN_OR_RETURN(
+      repo->blobs_, store::OpenPosixBlobStore(fs, *env.random, dir + "/blobs"));
   CUSTOS_RETURN_IF_ERROR(repo->RepairDerived());
   return repo;
 }
@@ -216,13 +241,20 @@ absl::Status Repository::RepairDerived() {
   CUSTOS_RETURN_IF_ERROR(Lock());
   absl::Status st = [&]() -> absl::Status {
     CUSTOS_RETURN_IF_ERROR(blobs_->CleanupTemporaryFiles());
+    if (absl::Status count = meta_->EventCount().status(); !count.ok()) {
+      // A damaged log (e.g. a deleted event row) is left exactly as it is:
+      // `verify` reports it, and every write is refused.
+      damaged_ = count;
+      return absl::OkStatus();
+    }
     CUSTOS_RETURN_IF_ERROR(ReloadTreeLocked());
     // Checkpoint files lost in a crash after the commit are rewritten.
     CUSTOS_ASSIGN_OR_RETURN(auto latest, meta_->LatestCheckpoint());
     if (latest) {
       std::string path = absl::StrCat(dir_, "/log/checkpoints/", latest->size);
       if (!env_.fs->Exists(path))
-        CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(*env_.fs, path, latest->note));
+        CUSTOS_RETURN_IF_ERROR(
+            WriteFileAtomically(*env_.fs, path, latest->note));
     }
     return absl::OkStatus();
   }();
@@ -232,11 +264,12 @@ absl::Status Repository::RepairDerived() {
 
 absl::Status Repository::ReloadTreeLocked() {
   tree_.reset();
-  CUSTOS_ASSIGN_OR_RETURN(auto tree, custody::TreeStore::Open(*env_.fs, dir_ + "/log/tree"));
+  CUSTOS_ASSIGN_OR_RETURN(
+      auto tree, custody::TreeStore::Open(*env_.fs, dir_ + "/log/tree"));
   CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
   if (tree->size() != n) {
-    CUSTOS_RETURN_IF_ERROR(
-        tree->Repair(n, [&](uint64_t b, uint64_t e) { return meta_->LeafHashes(b, e); }));
+    CUSTOS_RETURN_IF_ERROR(tree->Repair(
+        n, [&](uint64_t b, uint64_t e) { return meta_->LeafHashes(b, e); }));
     CUSTOS_RETURN_IF_ERROR(tree->Flush());
   }
   tree_ = std::move(tree);
@@ -257,11 +290,14 @@ absl::Status Repository::LoadSigners() {
   CUSTOS_ASSIGN_OR_RETURN(auto enc, meta_->GetSetting("keys_encrypted"));
   if (enc && *enc == "1" && (!env_.passphrase || env_.passphrase->empty()))
     return absl::PermissionDeniedError(
-        "this repository's keys are encrypted: set CUSTOS_PASSPHRASE or use --passphrase-file");
-  CUSTOS_ASSIGN_OR_RETURN(std::string pem, env_.fs->ReadFile(dir_ + "/keys/log.key"));
-  CUSTOS_ASSIGN_OR_RETURN(auto key, crypto::Ed25519PrivateKey::FromPkcs8Pem(pem, env_.passphrase));
-  CUSTOS_ASSIGN_OR_RETURN(auto second,
-                          crypto::Ed25519PrivateKey::FromPkcs8Pem(pem, env_.passphrase));
+        "this repository's keys are encrypted: set CUSTOS_PASSPHRASE or use "
+        "--passphrase-file");
+  CUSTOS_ASSIGN_OR_RETURN(std::string pem,
+                          env_.fs->ReadFile(dir_ + "/keys/log.key"));
+  CUSTOS_ASSIGN_OR_RETURN(
+      auto key, crypto::Ed25519PrivateKey::FromPkcs8Pem(pem, env_.passphrase));
+  CUSTOS_ASSIGN_OR_RETURN(auto second, crypto::Ed25519PrivateKey::FromPkcs8Pem(
+                                           pem, env_.passphrase));
   CUSTOS_ASSIGN_OR_RETURN(crypto::Vkey vk, crypto::ParseVkey(log_vkey_));
   if (key.PublicKey() != vk.public_key)
     return absl::PermissionDeniedError(
@@ -271,29 +307,32 @@ absl::Status Repository::LoadSigners() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<crypto::Ed25519PrivateKey>> Repository::LoadActorKey(
-    const ActorRecord& a) {
+absl::StatusOr<std::unique_ptr<crypto::Ed25519PrivateKey>>
+Repository::LoadActorKey(const ActorRecord& a) {
   std::string path = absl::StrCat(dir_, "/keys/actors/", a.id, ".key");
   CUSTOS_ASSIGN_OR_RETURN(auto enc, meta_->GetSetting("keys_encrypted"));
   if (enc && *enc == "1" && (!env_.passphrase || env_.passphrase->empty()))
     return absl::PermissionDeniedError(
-        "this repository's keys are encrypted: set CUSTOS_PASSPHRASE or use --passphrase-file");
+        "this repository's keys are encrypted: set CUSTOS_PASSPHRASE or use "
+        "--passphrase-file");
   auto pem = env_.fs->ReadFile(path);
   if (!pem.ok())
-    return absl::PermissionDeniedError(absl::StrCat(
-        "no private key for actor \"", a.name, "\" (", pem.status().message(), ")"));
-  CUSTOS_ASSIGN_OR_RETURN(auto key, crypto::Ed25519PrivateKey::FromPkcs8Pem(*pem, env_.passphrase));
+    return absl::PermissionDeniedError(
+        absl::StrCat("no private key for actor \"", a.name, "\" (",
+                     pem.status().message(), ")"));
+  CUSTOS_ASSIGN_OR_RETURN(
+      auto key, crypto::Ed25519PrivateKey::FromPkcs8Pem(*pem, env_.passphrase));
   return std::make_unique<crypto::Ed25519PrivateKey>(std::move(key));
 }
 
 absl::StatusOr<ActorRecord> Repository::ResolveActor(const std::string& key) {
   CUSTOS_ASSIGN_OR_RETURN(auto a, meta_->FindActor(key));
   if (!a)
-    return absl::NotFoundError(absl::StrCat("unknown actor \"", key,
-                                            "\" (register with `custos actor add`)"));
+    return absl::NotFoundError(absl::StrCat(
+        "unknown actor \"", key, "\" (register with `custos actor add`)"));
   if (a->revoked)
-    return absl::PermissionDeniedError(
-        absl::StrCat("actor \"", a->name, "\" has been revoked and may not sign events"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "actor \"", a->name, "\" has been revoked and may not sign events"));
   return *a;
 }
 
@@ -304,6 +343,10 @@ absl::StatusOr<ItemRecord> Repository::ResolveItem(const std::string& key) {
 }
 
 absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
+  if (!damaged_.ok())
+    return absl::DataLossError(
+        absl::StrCat("refusing to append to a damaged log (",
+                     damaged_.message(), "); run `custos verify`"));
   CUSTOS_RETURN_IF_ERROR(LoadSigners());
   CUSTOS_RETURN_IF_ERROR(Lock());
   CUSTOS_RETURN_IF_ERROR(meta_->Begin());
@@ -315,7 +358,8 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
     CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
     // Another process may have appended since we last looked: re-read the
     // tree files under the lock.
-    if (!tree_ || tree_->size() != n) CUSTOS_RETURN_IF_ERROR(ReloadTreeLocked());
+    if (!tree_ || tree_->size() != n)
+      CUSTOS_RETURN_IF_ERROR(ReloadTreeLocked());
     absl::Time now = env_.clock->Now();
     const size_t count = batch.events.size();
     std::vector<std::string> messages(count), encoded(count);
@@ -327,7 +371,8 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       p.event.sig_key = p.signer->PublicKey();
       p.event.sig_value = p.signer->Sign(messages[i]);
       if (p.event.sig_key != p.registered_key ||
-          !crypto::Ed25519Verify(p.registered_key, messages[i], p.event.sig_value))
+          !crypto::Ed25519Verify(p.registered_key, messages[i],
+                                 p.event.sig_value))
         return absl::PermissionDeniedError(absl::StrCat(
             "refused: the signature of \"", p.event.actor.name,
             "\" does not verify under the key registered for that actor"));
@@ -361,10 +406,12 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
         p.registered_key = log_key_->PublicKey();
         e.actor = {kAuthorityActorId, authority_, "authority"};
       }
-      if (e.place.empty()) e.place = env_.place.empty() ? HostName() : env_.place;
+      if (e.place.empty())
+        e.place = env_.place.empty() ? HostName() : env_.place;
       for (const auto& item : e.items) {
         auto it = in_batch.find(item.id);
-        if (!p.new_items.count(item.id) && it != in_batch.end() && !done[it->second]) {
+        if (!p.new_items.count(item.id) && it != in_batch.end() &&
+            !done[it->second]) {
           CUSTOS_RETURN_IF_ERROR(flush(i));
           break;
         }
@@ -376,7 +423,8 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
           item.prev_hex = HexOf(custody::LeafHash(encoded[it->second]));
         } else {
           CUSTOS_ASSIGN_OR_RETURN(auto head, meta_->ItemHead(item.id));
-          if (!head) return absl::NotFoundError(absl::StrCat("no item ", item.id));
+          if (!head)
+            return absl::NotFoundError(absl::StrCat("no item ", item.id));
           item.prev_hex = HexOf(*head);
         }
       }
@@ -384,7 +432,8 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       for (const auto& item : e.items) in_batch[item.id] = i;
       for (const auto& c : p.covered_children) in_batch[c] = i;
     }
-    CUSTOS_ASSIGN_OR_RETURN(auto range, custody::CompactRange::FromSource(*tree_, n));
+    CUSTOS_ASSIGN_OR_RETURN(auto range,
+                            custody::CompactRange::FromSource(*tree_, n));
     // Pass 2: the remaining events are signed and verified by a helper
     // thread and by this one; this thread also inserts finished events in
     // order as soon as they are ready, so the database work overlaps the
@@ -393,9 +442,11 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
     std::condition_variable cv;
     std::vector<absl::Status> results(count);
     std::vector<char> ready(done.begin(), done.end());  // guarded by mu
-    size_t pending = static_cast<size_t>(std::count(done.begin(), done.end(), 0));
+    size_t pending =
+        static_cast<size_t>(std::count(done.begin(), done.end(), 0));
     std::atomic<size_t> next{0};
-    auto take = [&]() -> bool {  // signs one unfinished event; false if none left
+    auto take =
+        [&]() -> bool {  // signs one unfinished event; false if none left
       for (size_t i; (i = next.fetch_add(1)) < count;) {
         if (done[i]) continue;
         absl::Status st = finish(i);
@@ -410,10 +461,11 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       return false;
     };
     std::thread helper;
-    if (pending >= 64) helper = std::thread([&] {
-      while (take()) {
-      }
-    });
+    if (pending >= 64)
+      helper = std::thread([&] {
+        while (take()) {
+        }
+      });
     absl::Status loop;
     for (size_t i = 0; i < count && loop.ok(); ++i) {
       for (;;) {
@@ -441,8 +493,10 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       r.leaf = std::move(encoded[i]);
       r.leaf_hash = custody::LeafHash(r.leaf);
       for (const auto& it : p.event.items) r.item_ids.push_back(it.id);
-      r.item_ids.insert(r.item_ids.end(), p.covered_children.begin(), p.covered_children.end());
-      range.Append(r.leaf_hash, [](unsigned, uint64_t, const crypto::Hash32&) {});
+      r.item_ids.insert(r.item_ids.end(), p.covered_children.begin(),
+                        p.covered_children.end());
+      range.Append(r.leaf_hash,
+                   [](unsigned, uint64_t, const crypto::Hash32&) {});
       leaves.push_back(r.leaf_hash);
       loop = meta_->InsertEvent(r);
       records.push_back(std::move(r));
@@ -476,12 +530,12 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
   absl::Status post = tree_->Append(leaves);
   if (post.ok()) post = tree_->Flush();
   if (post.ok())
-    post = WriteFileAtomically(*env_.fs, absl::StrCat(dir_, "/log/checkpoints/", new_size), note);
+    post = WriteFileAtomically(
+        *env_.fs, absl::StrCat(dir_, "/log/checkpoints/", new_size), note);
   Unlock();
   if (!post.ok()) tree_.reset();  // re-read and repaired by the next call
   return records;
 }
-
 
 absl::StatusOr<ActorRecord> Repository::AddActor(const std::string& name,
                                                  const std::string& role) {
@@ -493,7 +547,8 @@ absl::StatusOr<ActorRecord> Repository::AddActor(const std::string& name,
         "\" (one of: examiner, custodian, investigator, prosecutor, auditor)"));
   CUSTOS_ASSIGN_OR_RETURN(auto existing, meta_->FindActor(name));
   if (existing)
-    return absl::AlreadyExistsError(absl::StrCat("actor \"", name, "\" already exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("actor \"", name, "\" already exists"));
   CUSTOS_RETURN_IF_ERROR(LoadSigners());
   ActorRecord a;
   a.id = env_.random->Uuid4();
@@ -530,26 +585,36 @@ absl::StatusOr<ActorRecord> Repository::RevokeActor(const std::string& actor,
   p.event.details = {{"actor_id", a.id}};
   if (!reason.empty()) p.event.details["reason"] = reason;
   batch.events.push_back(std::move(p));
-  batch.apply = [&](MetaStore& m, const std::vector<uint64_t>&) { return m.RevokeActor(a.id); };
+  batch.apply = [&](MetaStore& m, const std::vector<uint64_t>&) {
+    return m.RevokeActor(a.id);
+  };
   CUSTOS_RETURN_IF_ERROR(Commit(batch).status());
   a.revoked = true;
   return a;
 }
 
-absl::StatusOr<CaseRecord> Repository::OpenCase(const CaseRecord& c, const std::string& actor) {
-  if (c.id.empty() || !IsValidUtf8(c.id) || c.id.find_first_of(" \t\n") != std::string::npos)
-    return absl::InvalidArgumentError("case id must be non-empty, without spaces");
+absl::StatusOr<CaseRecord> Repository::OpenCase(const CaseRecord& c,
+                                                const std::string& actor) {
+  if (c.id.empty() || !IsValidUtf8(c.id) ||
+      c.id.find_first_of(" \t\n") != std::string::npos)
+    return absl::InvalidArgumentError(
+        "case id must be non-empty, without spaces");
   CUSTOS_ASSIGN_OR_RETURN(auto existing, meta_->FindCase(c.id));
-  if (existing) return absl::AlreadyExistsError(absl::StrCat("case ", c.id, " already exists"));
+  if (existing)
+    return absl::AlreadyExistsError(
+        absl::StrCat("case ", c.id, " already exists"));
   for (const auto& code : c.iccs)
-    if (code.empty() || code.size() > 16 || code.find_first_not_of("0123456789.") != std::string::npos)
+    if (code.empty() || code.size() > 16 ||
+        code.find_first_not_of("0123456789.") != std::string::npos)
       return absl::InvalidArgumentError(absl::StrCat(
-          "\"", code, "\" is not an ICCS code (digits and dots, e.g. 0501 or 02011)"));
+          "\"", code,
+          "\" is not an ICCS code (digits and dots, e.g. 0501 or 02011)"));
   Batch batch;
   Pending p;
   p.event.type = "case_opened";
   p.event.case_id = c.id;
-  p.event.details = {{"case_id", c.id}, {"title", c.title}, {"legal_basis", c.legal_basis}};
+  p.event.details = {
+      {"case_id", c.id}, {"title", c.title}, {"legal_basis", c.legal_basis}};
   if (!c.iccs.empty()) p.event.details["iccs"] = c.iccs;
   if (!actor.empty()) {
     CUSTOS_ASSIGN_OR_RETURN(ActorRecord a, ResolveActor(actor));
@@ -573,14 +638,22 @@ namespace {
 
 const char* KindName(acquire::EntryKind k) {
   switch (k) {
-    case acquire::EntryKind::kFile: return "file";
-    case acquire::EntryKind::kDirectory: return "directory";
-    case acquire::EntryKind::kSymlink: return "symlink";
-    case acquire::EntryKind::kBlockDevice: return "block_device";
-    case acquire::EntryKind::kCharDevice: return "char_device";
-    case acquire::EntryKind::kFifo: return "fifo";
-    case acquire::EntryKind::kSocket: return "socket";
-    default: return "other";
+    case acquire::EntryKind::kFile:
+      return "file";
+    case acquire::EntryKind::kDirectory:
+      return "directory";
+    case acquire::EntryKind::kSymlink:
+      return "symlink";
+    case acquire::EntryKind::kBlockDevice:
+      return "block_device";
+    case acquire::EntryKind::kCharDevice:
+      return "char_device";
+    case acquire::EntryKind::kFifo:
+      return "fifo";
+    case acquire::EntryKind::kSocket:
+      return "socket";
+    default:
+      return "other";
   }
 }
 
@@ -605,12 +678,18 @@ ItemRecord ItemFromEntry(const acquire::SourceEntry& e) {
 }
 
 // One manifest line (docs/formats/event.md "Manifest blobs").
-absl::StatusOr<std::string> ManifestLine(const acquire::SourceEntry& e, const std::string& item) {
-  json j = {{"path_b64", Base64Encode(e.path)}, {"path", EscapeBytes(e.path)},
-            {"kind", KindName(e.kind)},          {"size", e.size},
-            {"mode", e.mode},                    {"uid", e.uid},
-            {"gid", e.gid},                      {"mtime", FormatNanoTime(e.mtime_ns)},
-            {"atime", FormatNanoTime(e.atime_ns)}, {"ctime", FormatNanoTime(e.ctime_ns)}};
+absl::StatusOr<std::string> ManifestLine(const acquire::SourceEntry& e,
+                                         const std::string& item) {
+  json j = {{"path_b64", Base64Encode(e.path)},
+            {"path", EscapeBytes(e.path)},
+            {"kind", KindName(e.kind)},
+            {"size", e.size},
+            {"mode", e.mode},
+            {"uid", e.uid},
+            {"gid", e.gid},
+            {"mtime", FormatNanoTime(e.mtime_ns)},
+            {"atime", FormatNanoTime(e.atime_ns)},
+            {"ctime", FormatNanoTime(e.ctime_ns)}};
   if (e.btime_ns >= 0) j["btime"] = FormatNanoTime(e.btime_ns);
   if (!e.digests.sha256.empty()) j["sha256"] = HexEncode(e.digests.sha256);
   if (!e.digests.md5.empty()) j["md5"] = HexEncode(e.digests.md5);
@@ -629,11 +708,16 @@ absl::StatusOr<std::string> ManifestLine(const acquire::SourceEntry& e, const st
 
 absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     const std::vector<std::string>& sources, const AcquireRequest& req) {
-  if (sources.empty()) return absl::InvalidArgumentError("nothing to acquire: give a path");
-  if (req.case_id.empty()) return absl::InvalidArgumentError("--case is required");
+  if (sources.empty())
+    return absl::InvalidArgumentError("nothing to acquire: give a path");
+  if (req.case_id.empty())
+    return absl::InvalidArgumentError("--case is required");
   CUSTOS_ASSIGN_OR_RETURN(auto c, meta_->FindCase(req.case_id));
-  if (!c) return absl::NotFoundError(absl::StrCat("unknown case \"", req.case_id, "\""));
-  if (req.actor.empty()) return absl::InvalidArgumentError("--actor is required");
+  if (!c)
+    return absl::NotFoundError(
+        absl::StrCat("unknown case \"", req.case_id, "\""));
+  if (req.actor.empty())
+    return absl::InvalidArgumentError("--actor is required");
   CUSTOS_ASSIGN_OR_RETURN(ActorRecord actor, ResolveActor(req.actor));
   CUSTOS_ASSIGN_OR_RETURN(auto key, LoadActorKey(actor));
   CUSTOS_RETURN_IF_ERROR(LoadSigners());
@@ -650,11 +734,15 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
       for (int k = 1;; ++k) {  // the first free EXH-nnn number
         ex = absl::StrFormat("EXH-%03d", k);
         CUSTOS_ASSIGN_OR_RETURN(auto taken, meta_->FindItem(ex));
-        if (!taken && std::find(exhibits.begin(), exhibits.end(), ex) == exhibits.end()) break;
+        if (!taken &&
+            std::find(exhibits.begin(), exhibits.end(), ex) == exhibits.end())
+          break;
       }
     }
     CUSTOS_ASSIGN_OR_RETURN(auto taken, meta_->FindItem(ex));
-    if (taken) return absl::AlreadyExistsError(absl::StrCat("exhibit ", ex, " already exists"));
+    if (taken)
+      return absl::AlreadyExistsError(
+          absl::StrCat("exhibit ", ex, " already exists"));
     exhibits.push_back(ex);
   }
 
@@ -674,11 +762,12 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     opts.follow_symlinks = req.follow_symlinks;
     opts.progress = req.progress;
     absl::Status walk = acquire::Acquire(
-        source, *blobs_, opts, [&](const acquire::SourceEntry& e) -> absl::Status {
+        source, *blobs_, opts,
+        [&](const acquire::SourceEntry& e) -> absl::Status {
           ++res.entries;
           if (!e.error.empty())
-            unreadable.push_back(absl::StrCat(EscapeBytes(e.path.empty() ? source : e.path),
-                                              ": ", e.error));
+            unreadable.push_back(absl::StrCat(
+                EscapeBytes(e.path.empty() ? source : e.path), ": ", e.error));
           if (!have_root) {
             have_root = true;
             top = ItemFromEntry(e);
@@ -712,18 +801,24 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     top.description = req.description;
     top.source = source;
     top.rel_path.clear();
-    top.method = top.kind == "directory"      ? "logical copy of a directory tree"
-                 : top.kind == "block_device" ? "physical read of a block device (stream)"
-                                              : "logical copy of a file";
+    top.method = top.kind == "directory" ? "logical copy of a directory tree"
+                 : top.kind == "block_device"
+                     ? "physical read of a block device (stream)"
+                     : "logical copy of a file";
     top.tool = kToolName;
     top.tool_version = kToolVersion;
     top.host = host;
     top.media_type = top.kind == "directory" ? "inode/directory" : "";
-    json details = {{"method", top.method},      {"tool", top.tool},
-                    {"tool_version", top.tool_version}, {"host", host},
-                    {"source_b64", Base64Encode(source)}, {"source", EscapeBytes(source)},
-                    {"kind", top.kind},          {"entries", res.entries},
-                    {"files", res.files},        {"bytes", res.bytes},
+    json details = {{"method", top.method},
+                    {"tool", top.tool},
+                    {"tool_version", top.tool_version},
+                    {"host", host},
+                    {"source_b64", Base64Encode(source)},
+                    {"source", EscapeBytes(source)},
+                    {"kind", top.kind},
+                    {"entries", res.entries},
+                    {"files", res.files},
+                    {"bytes", res.bytes},
                     {"unreadable", unreadable.size()}};
     if (manifest) {
       CUSTOS_ASSIGN_OR_RETURN(store::BlobInfo info, manifest->Commit());
@@ -733,15 +828,18 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     } else if (top.sha256.empty()) {
       // A root that could not be read (or a special file): nothing to store.
       if (top.error.empty())
-        return absl::InvalidArgumentError(absl::StrCat(
-            EscapeBytes(source), ": a ", top.kind, " cannot be acquired as evidence content"));
-      return absl::PermissionDeniedError(absl::StrCat(EscapeBytes(source), ": ", top.error));
+        return absl::InvalidArgumentError(
+            absl::StrCat(EscapeBytes(source), ": a ", top.kind,
+                         " cannot be acquired as evidence content"));
+      return absl::PermissionDeniedError(
+          absl::StrCat(EscapeBytes(source), ": ", top.error));
     }
     if (!top.md5.empty()) details["md5"] = HexEncode(top.md5);
     if (!top.sha1.empty()) details["sha1"] = HexEncode(top.sha1);
     if (!unreadable.empty()) {
       json list = json::array();
-      for (size_t k = 0; k < unreadable.size() && k < 100; ++k) list.push_back(unreadable[k]);
+      for (size_t k = 0; k < unreadable.size() && k < 100; ++k)
+        list.push_back(unreadable[k]);
       details["unreadable_paths"] = std::move(list);
     }
     for (auto& ch : children[si]) {
@@ -758,7 +856,8 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     p.event.type = "acquired";
     p.event.case_id = req.case_id;
     p.event.actor = {actor.id, actor.name, actor.role};
-    p.event.items.push_back({top.id, top.exhibit, HexEncode(top.sha256), top.size, ""});
+    p.event.items.push_back(
+        {top.id, top.exhibit, HexEncode(top.sha256), top.size, ""});
     p.event.place = req.place;
     p.event.purpose = req.purpose;
     p.event.note = req.note;
@@ -773,7 +872,8 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     results.push_back(std::move(res));
   }
   batch.keys.push_back(std::move(key));
-  batch.apply = [&](MetaStore& m, const std::vector<uint64_t>& seqs) -> absl::Status {
+  batch.apply = [&](MetaStore& m,
+                    const std::vector<uint64_t>& seqs) -> absl::Status {
     for (size_t si = 0; si < results.size(); ++si) {
       results[si].item.acquired_seq = results[si].item.head_seq = seqs[si];
       results[si].event_seq = seqs[si];
@@ -797,13 +897,18 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
     if (!IsCustodyEventType(r.type) || r.type == "acquired")
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown event type \"", r.type,
-          "\" (one of: accessed, analysed, transferred, received, exported, returned, "
+          "\" (one of: accessed, analysed, transferred, received, exported, "
+          "returned, "
           "disposed, note; acquisitions are recorded by `custos acquire`)"));
-    if ((r.type == "transferred" || r.type == "exported" || r.type == "returned") && r.to.empty())
-      return absl::InvalidArgumentError(absl::StrCat("a ", r.type, " event needs --to"));
+    if ((r.type == "transferred" || r.type == "exported" ||
+         r.type == "returned") &&
+        r.to.empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat("a ", r.type, " event needs --to"));
     if (r.type == "received" && r.from.empty())
       return absl::InvalidArgumentError("a received event needs --from");
-    if (r.actor.empty()) return absl::InvalidArgumentError("--actor is required");
+    if (r.actor.empty())
+      return absl::InvalidArgumentError("--actor is required");
     CUSTOS_ASSIGN_OR_RETURN(ActorRecord a, ResolveActor(r.actor));
     if (!keys.count(a.id)) {
       CUSTOS_ASSIGN_OR_RETURN(auto k, LoadActorKey(a));
@@ -819,16 +924,20 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
     for (const auto& key : r.items) {
       CUSTOS_ASSIGN_OR_RETURN(ItemRecord item, ResolveItem(key));
       if (!seen.insert(item.id).second) continue;
-      p.event.items.push_back({item.id, item.exhibit, HexEncode(item.sha256), item.size, ""});
+      p.event.items.push_back(
+          {item.id, item.exhibit, HexEncode(item.sha256), item.size, ""});
       if (p.event.case_id.empty()) p.event.case_id = item.case_id;
     }
     if (!r.case_id.empty()) {
       CUSTOS_ASSIGN_OR_RETURN(auto c, meta_->FindCase(r.case_id));
-      if (!c) return absl::NotFoundError(absl::StrCat("unknown case \"", r.case_id, "\""));
+      if (!c)
+        return absl::NotFoundError(
+            absl::StrCat("unknown case \"", r.case_id, "\""));
       p.event.case_id = r.case_id;
     }
     if (p.event.items.empty() && r.type != "note")
-      return absl::InvalidArgumentError("name the item(s) this event concerns with --item");
+      return absl::InvalidArgumentError(
+          "name the item(s) this event concerns with --item");
     p.event.place = r.place;
     p.event.purpose = r.purpose;
     p.event.to = r.to;
@@ -851,11 +960,14 @@ absl::StatusOr<Receipt> Repository::Prove(uint64_t seq) {
   CUSTOS_RETURN_IF_ERROR(RefreshTree());
   CUSTOS_ASSIGN_OR_RETURN(CheckpointRecord cp, LatestCheckpoint());
   if (seq >= cp.size)
-    return absl::NotFoundError(absl::StrCat("no event #", seq, " (the log has ", cp.size, ")"));
+    return absl::NotFoundError(
+        absl::StrCat("no event #", seq, " (the log has ", cp.size, ")"));
   CUSTOS_ASSIGN_OR_RETURN(EventRecord ev, meta_->GetEvent(seq));
   if (custody::LeafHash(ev.leaf) != ev.leaf_hash)
-    return absl::DataLossError(absl::StrCat("event #", seq, " is damaged; run `custos verify`"));
-  CUSTOS_ASSIGN_OR_RETURN(auto proof, custody::InclusionProof(*tree_, seq, cp.size));
+    return absl::DataLossError(
+        absl::StrCat("event #", seq, " is damaged; run `custos verify`"));
+  CUSTOS_ASSIGN_OR_RETURN(auto proof,
+                          custody::InclusionProof(*tree_, seq, cp.size));
   custody::TlogProof tp;
   tp.extra = ev.leaf;
   tp.index = seq;
@@ -870,25 +982,27 @@ absl::StatusOr<Receipt> Repository::Prove(uint64_t seq) {
   // Self-check before handing it out.
   CUSTOS_ASSIGN_OR_RETURN(crypto::Vkey vk, crypto::ParseVkey(log_vkey_));
   custody::CheckpointPolicy policy{origin_, {vk}, {}, 0};
-  CUSTOS_RETURN_IF_ERROR(custody::VerifyTlogProof(tp, r.leaf_hash, policy).status());
+  CUSTOS_RETURN_IF_ERROR(
+      custody::VerifyTlogProof(tp, r.leaf_hash, policy).status());
   return r;
 }
 
-absl::StatusOr<ConsistencyResult> Repository::ProveConsistency(uint64_t old_size,
-                                                               uint64_t new_size) {
+absl::StatusOr<ConsistencyResult> Repository::ProveConsistency(
+    uint64_t old_size, uint64_t new_size) {
   CUSTOS_RETURN_IF_ERROR(RefreshTree());
   CUSTOS_ASSIGN_OR_RETURN(CheckpointRecord latest, LatestCheckpoint());
   if (new_size == 0) new_size = latest.size;
   if (new_size > latest.size)
-    return absl::OutOfRangeError(
-        absl::StrCat("tree size ", new_size, " is beyond the log (", latest.size, ")"));
+    return absl::OutOfRangeError(absl::StrCat(
+        "tree size ", new_size, " is beyond the log (", latest.size, ")"));
   if (old_size > new_size)
-    return absl::InvalidArgumentError(
-        absl::StrCat("old size ", old_size, " is larger than new size ", new_size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "old size ", old_size, " is larger than new size ", new_size));
   ConsistencyResult r;
   r.old_size = old_size;
   r.new_size = new_size;
-  CUSTOS_ASSIGN_OR_RETURN(r.proof, custody::ConsistencyProof(*tree_, old_size, new_size));
+  CUSTOS_ASSIGN_OR_RETURN(
+      r.proof, custody::ConsistencyProof(*tree_, old_size, new_size));
   CUSTOS_ASSIGN_OR_RETURN(auto oc, meta_->GetCheckpoint(old_size));
   CUSTOS_ASSIGN_OR_RETURN(auto nc, meta_->GetCheckpoint(new_size));
   if (oc) r.old_checkpoint = oc->note;

@@ -13,9 +13,10 @@
 //
 // Example:
 //   RepoEnv env;  // real filesystem, clock and randomness
-//   CUSTOS_ASSIGN_OR_RETURN(auto repo, Repository::Init(dir, {origin, authority}, env));
-//   CUSTOS_ASSIGN_OR_RETURN(auto actor, repo->AddActor("A. de Vries", "examiner"));
-//   CUSTOS_ASSIGN_OR_RETURN(auto result, repo->Acquire({"/media/usb"}, request));
+//   CUSTOS_ASSIGN_OR_RETURN(auto repo, Repository::Init(dir, {origin,
+//   authority}, env)); CUSTOS_ASSIGN_OR_RETURN(auto actor, repo->AddActor("A.
+//   de Vries", "examiner")); CUSTOS_ASSIGN_OR_RETURN(auto result,
+//   repo->Acquire({"/media/usb"}, request));
 #ifndef CUSTOS_SRC_REPO_REPOSITORY_H_
 #define CUSTOS_SRC_REPO_REPOSITORY_H_
 
@@ -179,6 +180,7 @@ class Repository {
   std::unique_ptr<crypto::NoteSigner> log_signer_;
   std::unique_ptr<crypto::Ed25519PrivateKey> log_key_;
   int lock_fd_ = -1;
+  absl::Status damaged_;  // set when the log cannot be read consistently
 };
 
 // Exit codes of the custos command, documented in docs/cli.md.
@@ -186,11 +188,12 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitVerifyFailed = 1,  // verification found problems
   kExitUsage = 2,
-  kExitNotFound = 3,       // missing path, item, actor, repository
-  kExitPermission = 4,     // permission denied, wrong passphrase, forged/unknown signer
+  kExitNotFound = 3,  // missing path, item, actor, repository
+  kExitPermission =
+      4,  // permission denied, wrong passphrase, forged/unknown signer
   kExitDiskFull = 5,
-  kExitConflict = 6,       // already exists, newer format, precondition
-  kExitDataLoss = 7,       // corrupt repository or input
+  kExitConflict = 6,  // already exists, newer format, precondition
+  kExitDataLoss = 7,  // corrupt repository or input
   kExitInternal = 70,
 };
 int ExitCodeFor(const absl::Status& status);

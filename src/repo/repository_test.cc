@@ -16,7 +16,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-EventRequest Req(const std::string& type, const std::string& item, const std::string& actor) {
+EventRequest Req(const std::string& type, const std::string& item,
+                 const std::string& actor) {
   EventRequest r;
   r.type = type;
   r.items = {item};
@@ -33,7 +34,8 @@ class RepositoryTest : public ::testing::Test {
     dir_ = tmp_.Join("repo");
   }
   std::unique_ptr<Repository> Init() {
-    auto r = Repository::Init(dir_, {"example.org/test", "Test Authority"}, env_);
+    auto r =
+        Repository::Init(dir_, {"example.org/test", "Test Authority"}, env_);
     EXPECT_TRUE(r.ok()) << r.status();
     return std::move(*r);
   }
@@ -62,7 +64,8 @@ class RepositoryTest : public ::testing::Test {
   void ExpectVerifies(Repository& r) {
     auto rep = r.Verify(nullptr);
     ASSERT_TRUE(rep.ok()) << rep.status();
-    for (const auto& p : rep->problems) ADD_FAILURE() << p.where << ": " << p.what;
+    for (const auto& p : rep->problems)
+      ADD_FAILURE() << p.where << ": " << p.what;
   }
   std::vector<Event> AllEvents(Repository& r) {
     std::vector<Event> out;
@@ -131,7 +134,8 @@ TEST_F(RepositoryTest, EventsChainPerItem) {
     for (const auto& it : events[i].items)
       if (it.id == item.id) {
         EventRecord rec = *r->meta().GetEvent(i);
-        chain.push_back({it.prev_hex, HexEncode(crypto::AsView(rec.leaf_hash))});
+        chain.push_back(
+            {it.prev_hex, HexEncode(crypto::AsView(rec.leaf_hash))});
       }
   }
   ASSERT_EQ(chain.size(), 3u);
@@ -195,7 +199,8 @@ TEST_F(RepositoryTest, SwappedKeyFileIsRefusedByTheLog) {
   EventRequest req = Req("accessed", "EXH-1", "A. Examiner");
   auto got = r->AddEvents({req});
   EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(got.status().message()), HasSubstr("does not verify"));
+  EXPECT_THAT(std::string(got.status().message()),
+              HasSubstr("does not verify"));
   EXPECT_EQ(*r->meta().EventCount(), before);
 }
 
@@ -215,7 +220,8 @@ TEST_F(RepositoryTest, DiskFullDuringAcquisitionCommitsNothing) {
   req.actor = "A. Examiner";
   req.exhibits = {"EXH-9"};
   auto got = (*reopened)->Acquire({big}, req);
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted) << got.status();
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted)
+      << got.status();
   EXPECT_THAT(std::string(got.status().message()), HasSubstr("disk full"));
   EXPECT_EQ(*(*reopened)->meta().EventCount(), before);
   faulty.SetWriteBudget(INT64_MAX);
@@ -235,7 +241,8 @@ TEST_F(RepositoryTest, EncryptedKeysNeedTheRightPassphrase) {
   EXPECT_EQ(first, "-----BEGIN ENCRYPTED PRIVATE KEY-----");
   env_.passphrase = "wrong";
   auto w = Reopen();
-  EXPECT_EQ(w->AddActor("B", "auditor").status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(w->AddActor("B", "auditor").status().code(),
+            absl::StatusCode::kPermissionDenied);
   env_.passphrase.reset();
   auto n = Reopen();
   auto st = n->AddActor("B", "auditor").status();
@@ -258,10 +265,14 @@ TEST_F(RepositoryTest, ReceiptsAndConsistencyProofsVerifyOffline) {
     auto parsed = custody::ParseTlogProof(rc->text);
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed->extra, rc->leaf);
-    EXPECT_TRUE(custody::VerifyTlogProof(*parsed, custody::LeafHash(rc->leaf), policy).ok());
+    EXPECT_TRUE(
+        custody::VerifyTlogProof(*parsed, custody::LeafHash(rc->leaf), policy)
+            .ok());
     std::string forged = rc->leaf;
     forged[forged.size() / 2] ^= 1;
-    EXPECT_FALSE(custody::VerifyTlogProof(*parsed, custody::LeafHash(forged), policy).ok());
+    EXPECT_FALSE(
+        custody::VerifyTlogProof(*parsed, custody::LeafHash(forged), policy)
+            .ok());
   }
   auto cps = r->meta().ListCheckpoints();
   ASSERT_TRUE(cps.ok());
@@ -273,7 +284,8 @@ TEST_F(RepositoryTest, ReceiptsAndConsistencyProofsVerifyOffline) {
       auto va = custody::VerifyCheckpointNote(a.note, policy);
       auto vb = custody::VerifyCheckpointNote(b.note, policy);
       ASSERT_TRUE(va.ok() && vb.ok());
-      EXPECT_TRUE(custody::VerifyConsistency(a.size, b.size, va->checkpoint.root,
+      EXPECT_TRUE(custody::VerifyConsistency(a.size, b.size,
+                                             va->checkpoint.root,
                                              vb->checkpoint.root, c->proof)
                       .ok());
     }
@@ -295,7 +307,8 @@ TEST_F(RepositoryTest, DerivedFilesAreRepairedOnOpen) {
   std::filesystem::create_directory(dir_ + "/log/tree");
   std::filesystem::remove(dir_ + "/log/checkpoints/" + std::to_string(cp.size));
   auto again = Reopen();
-  EXPECT_TRUE(std::filesystem::exists(dir_ + "/log/checkpoints/" + std::to_string(cp.size)));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/log/checkpoints/" +
+                                      std::to_string(cp.size)));
   ExpectVerifies(*again);
 }
 

@@ -60,11 +60,13 @@ class Stmt {
     return Error("prepare");
   }
   Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& BindText(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& Bind(int i, int64_t v) {
@@ -98,13 +100,18 @@ class Stmt {
 
  private:
   absl::Status Error(const char* what) const {
-    std::string msg = absl::StrCat("database ", what, " failed: ", sqlite3_errmsg(db_));
+    std::string msg =
+        absl::StrCat("database ", what, " failed: ", sqlite3_errmsg(db_));
     int code = sqlite3_extended_errcode(db_) & 0xff;
-    if (code == SQLITE_FULL) return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg));
-    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return absl::DataLossError(msg);
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return absl::UnavailableError(msg);
+    if (code == SQLITE_FULL)
+      return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg));
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+      return absl::DataLossError(msg);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+      return absl::UnavailableError(msg);
     if (code == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(msg);
-    if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN)
+    if (code == SQLITE_READONLY || code == SQLITE_PERM ||
+        code == SQLITE_CANTOPEN)
       return absl::PermissionDeniedError(msg);
     return absl::InternalError(msg);
   }
@@ -189,10 +196,12 @@ class SqliteMetaStore final : public MetaStore {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
       int code = rc & 0xff;
-      if (code == SQLITE_FULL) return absl::ResourceExhaustedError("disk full: " + msg);
+      if (code == SQLITE_FULL)
+        return absl::ResourceExhaustedError("disk full: " + msg);
       if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
         return absl::DataLossError("database is corrupt: " + msg);
-      if (code == SQLITE_BUSY) return absl::UnavailableError("database busy: " + msg);
+      if (code == SQLITE_BUSY)
+        return absl::UnavailableError("database busy: " + msg);
       return absl::InternalError("database error: " + msg);
     }
     return absl::OkStatus();
@@ -202,14 +211,16 @@ class SqliteMetaStore final : public MetaStore {
   absl::Status Commit() override { return Exec("COMMIT"); }
   void Rollback() override { (void)Exec("ROLLBACK"); }
 
-  absl::StatusOr<std::optional<std::string>> GetSetting(const std::string& key) override {
+  absl::StatusOr<std::optional<std::string>> GetSetting(
+      const std::string& key) override {
     Stmt& s = Prep("SELECT value FROM meta WHERE key=?");
     s.BindText(1, key);
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<std::string>();
     return std::optional<std::string>(s.Blob(0));
   }
-  absl::Status PutSetting(const std::string& key, const std::string& value) override {
+  absl::Status PutSetting(const std::string& key,
+                          const std::string& value) override {
     Stmt& s = Prep("INSERT OR REPLACE INTO meta(key,value) VALUES(?,?)");
     s.BindText(1, key).BindText(2, value);
     return s.Run();
@@ -219,8 +230,10 @@ class SqliteMetaStore final : public MetaStore {
     Stmt& s = Prep(
         "INSERT INTO actors(id,name,role,public_key,revoked,registered_seq) "
         "VALUES(?,?,?,?,?,?)");
-    s.BindText(1, a.id).BindText(2, a.name).BindText(3, a.role).Bind(4, a.public_key);
-    s.Bind(5, int64_t{a.revoked}).Bind(6, static_cast<int64_t>(a.registered_seq));
+    s.BindText(1, a.id).BindText(2, a.name).BindText(3, a.role).Bind(
+        4, a.public_key);
+    s.Bind(5, int64_t{a.revoked})
+        .Bind(6, static_cast<int64_t>(a.registered_seq));
     return s.Run();
   }
   absl::Status RevokeActor(const std::string& id) override {
@@ -228,7 +241,8 @@ class SqliteMetaStore final : public MetaStore {
     s.BindText(1, id);
     return s.Run();
   }
-  absl::StatusOr<std::optional<ActorRecord>> FindActor(const std::string& key) override {
+  absl::StatusOr<std::optional<ActorRecord>> FindActor(
+      const std::string& key) override {
     Stmt& s = Prep(
         "SELECT id,name,role,public_key,revoked,registered_seq FROM actors "
         "WHERE id=?1 OR name=?1");
@@ -252,20 +266,26 @@ class SqliteMetaStore final : public MetaStore {
 
   absl::Status InsertCase(const CaseRecord& c) override {
     Stmt& s = Prep(
-        "INSERT INTO cases(id,title,legal_basis,iccs,opened_seq) VALUES(?,?,?,?,?)");
+        "INSERT INTO cases(id,title,legal_basis,iccs,opened_seq) "
+        "VALUES(?,?,?,?,?)");
     s.BindText(1, c.id).BindText(2, c.title).BindText(3, c.legal_basis);
-    s.BindText(4, absl::StrJoin(c.iccs, ",")).Bind(5, static_cast<int64_t>(c.opened_seq));
+    s.BindText(4, absl::StrJoin(c.iccs, ","))
+        .Bind(5, static_cast<int64_t>(c.opened_seq));
     return s.Run();
   }
-  absl::StatusOr<std::optional<CaseRecord>> FindCase(const std::string& id) override {
-    Stmt& s = Prep("SELECT id,title,legal_basis,iccs,opened_seq FROM cases WHERE id=?");
+  absl::StatusOr<std::optional<CaseRecord>> FindCase(
+      const std::string& id) override {
+    Stmt& s = Prep(
+        "SELECT id,title,legal_basis,iccs,opened_seq FROM cases WHERE id=?");
     s.BindText(1, id);
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<CaseRecord>();
     return std::optional<CaseRecord>(ReadCase(s));
   }
   absl::StatusOr<std::vector<CaseRecord>> ListCases() override {
-    Stmt& s = Prep("SELECT id,title,legal_basis,iccs,opened_seq FROM cases ORDER BY opened_seq");
+    Stmt& s = Prep(
+        "SELECT id,title,legal_basis,iccs,opened_seq FROM cases ORDER BY "
+        "opened_seq");
     std::vector<CaseRecord> out;
     while (true) {
       CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -277,10 +297,14 @@ class SqliteMetaStore final : public MetaStore {
 
   absl::Status InsertItem(const ItemRecord& r) override {
     Stmt& s = Prep(
-        "INSERT INTO items(id,case_id,exhibit,parent_id,kind,description,source,"
-        "rel_path,size,sha256,md5,sha1,media_type,method,tool,tool_version,host,"
-        "mode,uid,gid,mtime,atime,ctime,btime,symlink_target,error,acquired_seq,"
-        "head_seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "INSERT INTO "
+        "items(id,case_id,exhibit,parent_id,kind,description,source,"
+        "rel_path,size,sha256,md5,sha1,media_type,method,tool,tool_version,"
+        "host,"
+        "mode,uid,gid,mtime,atime,ctime,btime,symlink_target,error,acquired_"
+        "seq,"
+        "head_seq) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     int c = 0;
     s.BindText(++c, r.id);
     s.BindText(++c, r.case_id);
@@ -317,29 +341,35 @@ class SqliteMetaStore final : public MetaStore {
     s.Bind(1, static_cast<int64_t>(seq)).BindText(2, id);
     return s.Run();
   }
-  absl::StatusOr<std::optional<crypto::Hash32>> ItemHead(const std::string& id) override {
+  absl::StatusOr<std::optional<crypto::Hash32>> ItemHead(
+      const std::string& id) override {
     Stmt& s = Prep(
-        "SELECT e.leaf_hash FROM items i JOIN events e ON e.seq = i.head_seq WHERE i.id=?");
+        "SELECT e.leaf_hash FROM items i JOIN events e ON e.seq = i.head_seq "
+        "WHERE i.id=?");
     s.BindText(1, id);
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<crypto::Hash32>();
     crypto::Hash32 h;
     if (!crypto::ToHash32(s.Blob(0), &h))
-      return absl::DataLossError(absl::StrCat("damaged leaf hash for the head of item ", id));
+      return absl::DataLossError(
+          absl::StrCat("damaged leaf hash for the head of item ", id));
     return std::optional<crypto::Hash32>(h);
   }
-  absl::StatusOr<std::optional<ItemRecord>> FindItem(const std::string& key) override {
+  absl::StatusOr<std::optional<ItemRecord>> FindItem(
+      const std::string& key) override {
     {
-      Stmt& s = Prep(absl::StrCat("SELECT ", kItemCols, " FROM items WHERE id=?").c_str());
+      Stmt& s = Prep(
+          absl::StrCat("SELECT ", kItemCols, " FROM items WHERE id=?").c_str());
       s.BindText(1, key);
       CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
       if (row) return std::optional<ItemRecord>(ReadItem(s));
     }
     std::vector<ItemRecord> found;
     {
-      Stmt& s = Prep(absl::StrCat("SELECT ", kItemCols,
-                                  " FROM items WHERE exhibit=? AND parent_id='' LIMIT 2")
-                         .c_str());
+      Stmt& s = Prep(
+          absl::StrCat("SELECT ", kItemCols,
+                       " FROM items WHERE exhibit=? AND parent_id='' LIMIT 2")
+              .c_str());
       s.BindText(1, key);
       while (true) {
         CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -359,15 +389,17 @@ class SqliteMetaStore final : public MetaStore {
       }
     }
     if (found.size() > 1)
-      return absl::FailedPreconditionError(absl::StrCat("\"", key, "\" is ambiguous"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("\"", key, "\" is ambiguous"));
     if (found.empty()) return std::optional<ItemRecord>();
     return std::optional<ItemRecord>(std::move(found[0]));
   }
-  absl::Status ForEachItem(const std::string& case_id, bool children,
-                           const std::function<absl::Status(const ItemRecord&)>& fn) override {
-    std::string sql = absl::StrCat("SELECT ", kItemCols, " FROM items WHERE (?1='' OR case_id=?1)",
-                                   children ? "" : " AND parent_id=''",
-                                   " ORDER BY acquired_seq, rowid");
+  absl::Status ForEachItem(
+      const std::string& case_id, bool children,
+      const std::function<absl::Status(const ItemRecord&)>& fn) override {
+    std::string sql = absl::StrCat(
+        "SELECT ", kItemCols, " FROM items WHERE (?1='' OR case_id=?1)",
+        children ? "" : " AND parent_id=''", " ORDER BY acquired_seq, rowid");
     Stmt s(db_, sql.c_str());
     CUSTOS_RETURN_IF_ERROR(s.status());
     s.BindText(1, case_id);
@@ -378,9 +410,11 @@ class SqliteMetaStore final : public MetaStore {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<ItemRecord>> ChildrenOf(const std::string& parent) override {
+  absl::StatusOr<std::vector<ItemRecord>> ChildrenOf(
+      const std::string& parent) override {
     Stmt& s = Prep(absl::StrCat("SELECT ", kItemCols,
-                                " FROM items WHERE parent_id=? ORDER BY rowid").c_str());
+                                " FROM items WHERE parent_id=? ORDER BY rowid")
+                       .c_str());
     s.BindText(1, parent);
     std::vector<ItemRecord> out;
     while (true) {
@@ -397,19 +431,23 @@ class SqliteMetaStore final : public MetaStore {
     (void)row;
     int64_t n = s.Int(0), next = s.Int(1);
     if (n != next)
-      return absl::DataLossError(absl::StrCat(
-          "the events table has gaps: ", n, " rows but highest sequence number ", next - 1));
+      return absl::DataLossError(
+          absl::StrCat("the events table has gaps: ", n,
+                       " rows but highest sequence number ", next - 1));
     return static_cast<uint64_t>(n);
   }
   absl::Status InsertEvent(const EventRecord& e) override {
     Stmt& s = Prep(
         "INSERT INTO events(seq,type,actor_id,case_id,time,leaf,leaf_hash) "
         "VALUES(?,?,?,?,?,?,?)");
-    s.Bind(1, static_cast<int64_t>(e.seq)).BindText(2, e.type).BindText(3, e.actor_id);
+    s.Bind(1, static_cast<int64_t>(e.seq))
+        .BindText(2, e.type)
+        .BindText(3, e.actor_id);
     s.BindText(4, e.case_id).BindText(5, e.time).Bind(6, e.leaf);
     s.Bind(7, crypto::AsView(e.leaf_hash));
     CUSTOS_RETURN_IF_ERROR(s.Run());
-    Stmt& t = Prep("INSERT OR IGNORE INTO event_items(item_id,seq) VALUES(?,?)");
+    Stmt& t =
+        Prep("INSERT OR IGNORE INTO event_items(item_id,seq) VALUES(?,?)");
     for (const auto& id : e.item_ids) {
       t.Reset();
       t.BindText(1, id).Bind(2, static_cast<int64_t>(e.seq));
@@ -419,14 +457,16 @@ class SqliteMetaStore final : public MetaStore {
   }
   absl::StatusOr<EventRecord> GetEvent(uint64_t seq) override {
     Stmt& s = Prep(
-        "SELECT seq,type,actor_id,case_id,time,leaf,leaf_hash FROM events WHERE seq=?");
+        "SELECT seq,type,actor_id,case_id,time,leaf,leaf_hash FROM events "
+        "WHERE seq=?");
     s.Bind(1, static_cast<int64_t>(seq));
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return absl::NotFoundError(absl::StrCat("no event #", seq));
     return ReadEvent(s);
   }
-  absl::Status ForEachEvent(uint64_t begin, uint64_t end,
-                            const std::function<absl::Status(const EventRecord&)>& fn) override {
+  absl::Status ForEachEvent(
+      uint64_t begin, uint64_t end,
+      const std::function<absl::Status(const EventRecord&)>& fn) override {
     Stmt s(db_,
            "SELECT seq,type,actor_id,case_id,time,leaf,leaf_hash FROM events "
            "WHERE seq>=? AND seq<? ORDER BY seq");
@@ -439,7 +479,8 @@ class SqliteMetaStore final : public MetaStore {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<uint64_t>> EventsOfItem(const std::string& item_id) override {
+  absl::StatusOr<std::vector<uint64_t>> EventsOfItem(
+      const std::string& item_id) override {
     Stmt& s = Prep("SELECT seq FROM event_items WHERE item_id=? ORDER BY seq");
     s.BindText(1, item_id);
     std::vector<uint64_t> out;
@@ -450,8 +491,11 @@ class SqliteMetaStore final : public MetaStore {
     }
     return out;
   }
-  absl::StatusOr<std::vector<crypto::Hash32>> LeafHashes(uint64_t begin, uint64_t end) override {
-    Stmt& s = Prep("SELECT seq, leaf_hash FROM events WHERE seq>=? AND seq<? ORDER BY seq");
+  absl::StatusOr<std::vector<crypto::Hash32>> LeafHashes(
+      uint64_t begin, uint64_t end) override {
+    Stmt& s = Prep(
+        "SELECT seq, leaf_hash FROM events WHERE seq>=? AND seq<? ORDER BY "
+        "seq");
     s.Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
     std::vector<crypto::Hash32> out;
     uint64_t expect = begin;
@@ -459,13 +503,16 @@ class SqliteMetaStore final : public MetaStore {
       CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
       crypto::Hash32 h;
-      if (static_cast<uint64_t>(s.Int(0)) != expect || !crypto::ToHash32(s.Blob(1), &h))
-        return absl::DataLossError(absl::StrCat("event #", expect, " is missing or damaged"));
+      if (static_cast<uint64_t>(s.Int(0)) != expect ||
+          !crypto::ToHash32(s.Blob(1), &h))
+        return absl::DataLossError(
+            absl::StrCat("event #", expect, " is missing or damaged"));
       out.push_back(h);
       ++expect;
     }
     if (expect != end)
-      return absl::DataLossError(absl::StrCat("event #", expect, " is missing"));
+      return absl::DataLossError(
+          absl::StrCat("event #", expect, " is missing"));
     return out;
   }
 
@@ -474,7 +521,8 @@ class SqliteMetaStore final : public MetaStore {
     s.Bind(1, static_cast<int64_t>(c.size)).BindText(2, c.note);
     return s.Run();
   }
-  absl::StatusOr<std::optional<CheckpointRecord>> GetCheckpoint(uint64_t size) override {
+  absl::StatusOr<std::optional<CheckpointRecord>> GetCheckpoint(
+      uint64_t size) override {
     Stmt& s = Prep("SELECT size,note FROM checkpoints WHERE size=?");
     s.Bind(1, static_cast<int64_t>(size));
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -483,7 +531,8 @@ class SqliteMetaStore final : public MetaStore {
         CheckpointRecord{static_cast<uint64_t>(s.Int(0)), s.Blob(1)});
   }
   absl::StatusOr<std::optional<CheckpointRecord>> LatestCheckpoint() override {
-    Stmt& s = Prep("SELECT size,note FROM checkpoints ORDER BY size DESC LIMIT 1");
+    Stmt& s =
+        Prep("SELECT size,note FROM checkpoints ORDER BY size DESC LIMIT 1");
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<CheckpointRecord>();
     return std::optional<CheckpointRecord>(
@@ -495,7 +544,8 @@ class SqliteMetaStore final : public MetaStore {
     while (true) {
       CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      out.push_back(CheckpointRecord{static_cast<uint64_t>(s.Int(0)), s.Blob(1)});
+      out.push_back(
+          CheckpointRecord{static_cast<uint64_t>(s.Int(0)), s.Blob(1)});
     }
     return out;
   }
@@ -511,8 +561,8 @@ class SqliteMetaStore final : public MetaStore {
       if (r != "ok") problems.push_back(r);
     }
     if (!problems.empty())
-      return absl::DataLossError(absl::StrCat("database integrity check failed: ",
-                                              absl::StrJoin(problems, "; ")));
+      return absl::DataLossError(absl::StrCat(
+          "database integrity check failed: ", absl::StrJoin(problems, "; ")));
     return absl::OkStatus();
   }
 
@@ -544,20 +594,23 @@ class SqliteMetaStore final : public MetaStore {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<MetaStore>> OpenSqliteMetaStore(const std::string& path,
-                                                               bool create) {
+absl::StatusOr<std::unique_ptr<MetaStore>> OpenSqliteMetaStore(
+    const std::string& path, bool create) {
   sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+              (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
-    return absl::PermissionDeniedError(absl::StrCat("cannot open database ", path, ": ", msg));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot open database ", path, ": ", msg));
   }
   sqlite3_busy_timeout(db, 60000);
   auto store = std::make_unique<SqliteMetaStore>(db);
-  CUSTOS_RETURN_IF_ERROR(store->Exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  CUSTOS_RETURN_IF_ERROR(
+      store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA "
+                  "foreign_keys=ON;"));
   if (create) {
     CUSTOS_RETURN_IF_ERROR(store->Exec("BEGIN IMMEDIATE"));
     absl::Status st = store->Exec(kSchema);

@@ -53,7 +53,8 @@ RunResult Run(const std::string& program, const std::vector<std::string>& args,
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawnp(&pid, program.c_str(), &fa, nullptr, argv.data(), envp.data());
+  int rc = posix_spawnp(&pid, program.c_str(), &fa, nullptr, argv.data(),
+                        envp.data());
   posix_spawn_file_actions_destroy(&fa);
   close(in[0]);
   close(out[1]);
