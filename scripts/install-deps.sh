@@ -14,6 +14,8 @@ packages=(
   libabsl-dev libssl-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev                               # src/server (STYLE.md: only place httplib.h is included)
   libgtest-dev libgmock-dev libbenchmark-dev
+  # image decoding for PDQ (src/image)
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev
   # independent verifier (../shared/tools/tlogverify) and test tooling
   golang-go golang-golang-x-mod-dev jq hashdeep openssl python3 xxd
 )

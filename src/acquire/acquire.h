@@ -15,7 +15,8 @@
 //   AcquireOptions opts;
 //   opts.digests = crypto::kSha256 | crypto::kMd5;
 //   CUSTOS_RETURN_IF_ERROR(Acquire("/media/usb", *blobs, opts,
-//       [&](const SourceEntry& e) { entries.push_back(e); return absl::OkStatus(); }));
+//       [&](const SourceEntry& e) { entries.push_back(e); return
+//       absl::OkStatus(); }));
 #ifndef CUSTOS_SRC_ACQUIRE_ACQUIRE_H_
 #define CUSTOS_SRC_ACQUIRE_ACQUIRE_H_
 
@@ -46,16 +47,16 @@ struct SourceEntry {
   // the root itself.
   std::string path;
   EntryKind kind = EntryKind::kOther;
-  uint64_t size = 0;          // bytes read for files/devices; st_size else
-  crypto::Digests digests;    // set for files and block devices read
-  bool stored = false;        // content is in the blob store
-  uint32_t mode = 0;          // st_mode
+  uint64_t size = 0;        // bytes read for files/devices; st_size else
+  crypto::Digests digests;  // set for files and block devices read
+  bool stored = false;      // content is in the blob store
+  uint32_t mode = 0;        // st_mode
   uint32_t uid = 0, gid = 0;
   int64_t mtime_ns = 0, atime_ns = 0, ctime_ns = 0;
-  int64_t btime_ns = -1;      // birth time where the kernel reports it
+  int64_t btime_ns = -1;  // birth time where the kernel reports it
   uint64_t inode = 0, device = 0, nlink = 0;
-  std::string symlink_target; // raw bytes
-  std::string error;          // non-empty: why this entry could not be read
+  std::string symlink_target;  // raw bytes
+  std::string error;           // non-empty: why this entry could not be read
 };
 
 struct Progress {
@@ -77,9 +78,10 @@ struct AcquireOptions {
 // kPermissionDenied; errors on entries below the root are recorded in
 // SourceEntry::error and the walk continues. Errors from the blob store
 // (disk full) and from `sink` abort the walk and are returned.
-absl::Status Acquire(const std::string& source, store::BlobStore& blobs,
-                     const AcquireOptions& options,
-                     const std::function<absl::Status(const SourceEntry&)>& sink);
+absl::Status Acquire(
+    const std::string& source, store::BlobStore& blobs,
+    const AcquireOptions& options,
+    const std::function<absl::Status(const SourceEntry&)>& sink);
 
 }  // namespace custos::acquire
 

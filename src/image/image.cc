@@ -45,10 +45,9 @@ absl::Status CheckDims(const char* fmt, uint64_t width, uint64_t height,
   }
   if (width > limits.max_side || height > limits.max_side ||
       width * height > limits.max_pixels) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(fmt, ": ", width, "x", height,
-                     " exceeds the decode limit (", limits.max_pixels,
-                     " pixels, side ", limits.max_side, ")"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        fmt, ": ", width, "x", height, " exceeds the decode limit (",
+        limits.max_pixels, " pixels, side ", limits.max_side, ")"));
   }
   return absl::OkStatus();
 }
@@ -356,8 +355,8 @@ absl::StatusOr<Image> DecodeWebp(std::string_view bytes,
   const size_t stride = static_cast<size_t>(img.width) * 3;
   img.pixels.assign(stride * img.height, 0);
   if (WebPDecodeRGBInto(data, bytes.size(), img.pixels.data(),
-                        img.pixels.size(), static_cast<int>(stride)) ==
-      nullptr) {
+                        img.pixels.size(),
+                        static_cast<int>(stride)) == nullptr) {
     return absl::InvalidArgumentError("webp: corrupt or truncated data");
   }
   return img;
@@ -461,8 +460,8 @@ absl::StatusOr<Image> DecodeGifFrame(GifFileType* gif,
 
 absl::StatusOr<Image> DecodeGif(std::string_view bytes,
                                 const DecodeLimits& limits) {
-  GifReader reader{reinterpret_cast<const uint8_t*>(bytes.data()),
-                   bytes.size(), 0};
+  GifReader reader{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                   0};
   int err = 0;
   GifFileType* gif = DGifOpen(&reader, GifReadFn, &err);
   if (gif == nullptr) {
@@ -481,9 +480,12 @@ absl::StatusOr<Image> DecodeGif(std::string_view bytes,
 // kUnimplemented.
 
 uint32_t Le32(const uint8_t* p) {
-  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  return p[0] | (p[1] << 8) | (p[2] << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
 }
-uint16_t Le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint16_t Le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
 
 // Extracts the field selected by `mask` from `v`, scaled to 0..255.
 uint8_t MaskedChannel(uint32_t v, uint32_t mask) {
@@ -502,7 +504,8 @@ absl::StatusOr<Image> DecodeBmp(std::string_view bytes,
                                 const DecodeLimits& limits) {
   const auto* d = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t size = bytes.size();
-  if (size < 14 + 12) return absl::InvalidArgumentError("bmp: truncated header");
+  if (size < 14 + 12)
+    return absl::InvalidArgumentError("bmp: truncated header");
   const uint32_t data_offset = Le32(d + 10);
   const uint32_t hdr = Le32(d + 14);
   if (hdr != 12 && hdr != 40 && hdr != 52 && hdr != 56 && hdr != 108 &&
@@ -520,13 +523,15 @@ absl::StatusOr<Image> DecodeBmp(std::string_view bytes,
   if (hdr == 12) {
     width = Le16(d + 18);
     height = static_cast<int16_t>(Le16(d + 20));
-    if (Le16(d + 22) != 1) return absl::InvalidArgumentError("bmp: planes != 1");
+    if (Le16(d + 22) != 1)
+      return absl::InvalidArgumentError("bmp: planes != 1");
     bpp = Le16(d + 24);
     palette_entry = 3;
   } else {
     width = static_cast<int32_t>(Le32(d + 18));
     height = static_cast<int32_t>(Le32(d + 22));
-    if (Le16(d + 26) != 1) return absl::InvalidArgumentError("bmp: planes != 1");
+    if (Le16(d + 26) != 1)
+      return absl::InvalidArgumentError("bmp: planes != 1");
     bpp = Le16(d + 28);
     compression = Le32(d + 30);
     colors_used = Le32(d + 46);
@@ -554,7 +559,8 @@ absl::StatusOr<Image> DecodeBmp(std::string_view bytes,
       return absl::InvalidArgumentError("bmp: bitfields need 16 or 32 bpp");
     }
     if (hdr == 40) {
-      if (size < 14 + 40 + 12) return absl::InvalidArgumentError("bmp: truncated masks");
+      if (size < 14 + 40 + 12)
+        return absl::InvalidArgumentError("bmp: truncated masks");
       masks[0] = Le32(d + 54);
       masks[1] = Le32(d + 58);
       masks[2] = Le32(d + 62);
@@ -571,8 +577,7 @@ absl::StatusOr<Image> DecodeBmp(std::string_view bytes,
     masks[1] = 0x0000ff00;
     masks[2] = 0x000000ff;
   }
-  if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 &&
-      bpp != 32) {
+  if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32) {
     return absl::InvalidArgumentError(
         absl::StrCat("bmp: unsupported bit depth ", bpp));
   }
@@ -656,7 +661,9 @@ tmsize_t TiffRead(thandle_t h, void* buf, tmsize_t n) {
 tmsize_t TiffWrite(thandle_t, void*, tmsize_t) { return -1; }
 toff_t TiffSeek(thandle_t h, toff_t off, int whence) {
   auto* m = static_cast<TiffMem*>(h);
-  uint64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->size;
+  uint64_t base = whence == SEEK_SET   ? 0
+                  : whence == SEEK_CUR ? m->pos
+                                       : m->size;
   m->pos = base + off;
   return m->pos;
 }
@@ -680,8 +687,8 @@ int TiffWarningHandler(TIFF*, void*, const char*, const char*, va_list) {
 
 absl::StatusOr<Image> DecodeTiff(std::string_view bytes,
                                  const DecodeLimits& limits) {
-  TiffMem mem{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 0,
-              {}};
+  TiffMem mem{
+      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 0, {}};
   TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(opts, TiffErrorHandler, &mem);
   TIFFOpenOptionsSetWarningHandlerExtR(opts, TiffWarningHandler, &mem);
@@ -689,9 +696,9 @@ absl::StatusOr<Image> DecodeTiff(std::string_view bytes,
       opts, static_cast<tmsize_t>(
                 std::min<uint64_t>(limits.max_pixels * 8 + (64 << 20),
                                    std::numeric_limits<tmsize_t>::max())));
-  TIFF* tif = TIFFClientOpenExt("memory", "rm", &mem, TiffRead, TiffWrite,
-                                TiffSeek, TiffClose, TiffSize, TiffMap,
-                                TiffUnmap, opts);
+  TIFF* tif =
+      TIFFClientOpenExt("memory", "rm", &mem, TiffRead, TiffWrite, TiffSeek,
+                        TiffClose, TiffSize, TiffMap, TiffUnmap, opts);
   TIFFOpenOptionsFree(opts);
   if (tif == nullptr) {
     return absl::InvalidArgumentError(
@@ -710,9 +717,8 @@ absl::StatusOr<Image> DecodeTiff(std::string_view bytes,
                                            ORIENTATION_TOPLEFT, 0);
   TIFFClose(tif);
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tiff: corrupt, truncated or unsupported data: ",
-                     mem.error));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tiff: corrupt, truncated or unsupported data: ", mem.error));
   }
   Image img;
   img.width = static_cast<int>(w);

@@ -53,9 +53,9 @@ struct DctMatrix {
     const double scale = std::sqrt(2.0 / 64.0);
     for (int i = 0; i < 16; ++i) {
       for (int k = 0; k < 64; ++k) {
-        m[i][k] = static_cast<float>(
-            scale *
-            std::cos((std::numbers::pi / 2 / 64.0) * (i + 1) * (2 * k + 1)));
+        m[i][k] =
+            static_cast<float>(scale * std::cos((std::numbers::pi / 2 / 64.0) *
+                                                (i + 1) * (2 * k + 1)));
         t[k][i] = m[i][k];
       }
     }
@@ -82,9 +82,9 @@ int DecimateIndex(int k, int n) {
 // subtract the old one) and shrinks; each output is sum / samples in the
 // window. Writes all output rows when `sel` is null, else only rows sel[k]
 // (sorted ascending) into out row k.
-void BoxAlongSteps(const float* __restrict in, int steps, int lanes,
-                   int window, float* __restrict out, const int* sel,
-                   int n_sel, float* __restrict sum) {
+void BoxAlongSteps(const float* __restrict in, int steps, int lanes, int window,
+                   float* __restrict out, const int* sel, int n_sel,
+                   float* __restrict sum) {
   const int half = (window + 2) / 2;
   const int p1 = half - 1;
   const int p2 = window - half + 1;
@@ -166,14 +166,17 @@ void JaroszDownsample(float* a, float* b, int rows, int cols, float* out64) {
   }
   std::vector<float> sum(std::max({rows, cols, kDown}));
   // Pass 1, along rows: work on the transpose so lanes are contiguous.
-  Transpose(a, rows, cols, b);                              // b: cols x rows
-  BoxAlongSteps(b, cols, rows, wr, a, nullptr, 0, sum.data());  // a: cols x rows
-  Transpose(a, cols, rows, b);                              // b: rows x cols
+  Transpose(a, rows, cols, b);  // b: cols x rows
+  BoxAlongSteps(b, cols, rows, wr, a, nullptr, 0,
+                sum.data());    // a: cols x rows
+  Transpose(a, cols, rows, b);  // b: rows x cols
   // Pass 1, along columns.
-  BoxAlongSteps(b, rows, cols, wc, a, nullptr, 0, sum.data());  // a: rows x cols
+  BoxAlongSteps(b, rows, cols, wc, a, nullptr, 0,
+                sum.data());  // a: rows x cols
   // Pass 2, along rows: only the 64 decimated columns are ever read.
   Transpose(a, rows, cols, b);  // b: cols x rows
-  BoxAlongSteps(b, cols, rows, wr, a, col_sel, kDown, sum.data());  // a: 64 x rows
+  BoxAlongSteps(b, cols, rows, wr, a, col_sel, kDown,
+                sum.data());     // a: 64 x rows
   Transpose(a, kDown, rows, b);  // b: rows x 64
   // Pass 2, along columns, only at the 64 decimated rows.
   BoxAlongSteps(b, rows, kDown, wc, out64, row_sel, kDown, sum.data());
@@ -318,14 +321,15 @@ absl::StatusOr<PdqHash> PdqHash::FromHex(std::string_view hex) {
 
 int HammingDistance(const PdqHash& a, const PdqHash& b) {
   int n = 0;
-  for (int i = 0; i < 16; ++i) n += std::popcount<uint16_t>(a.words[i] ^ b.words[i]);
+  for (int i = 0; i < 16; ++i)
+    n += std::popcount<uint16_t>(a.words[i] ^ b.words[i]);
   return n;
 }
 
 const char* DihedralName(Dihedral d) {
-  static constexpr const char* kNames[] = {
-      "orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1",
-      "flipminus1"};
+  static constexpr const char* kNames[] = {"orig",      "rot90",     "rot180",
+                                           "rot270",    "flipx",     "flipy",
+                                           "flipplus1", "flipminus1"};
   return kNames[static_cast<int>(d)];
 }
 

@@ -91,8 +91,7 @@ TEST(PdqVectors, EveryDihedralHashBitForBit) {
 }
 
 TEST(PdqVectors, PlainEqualsDihedralOriginal) {
-  const std::string bytes =
-      ReadAll(VectorsDir() + "/images/misc-images/c.png");
+  const std::string bytes = ReadAll(VectorsDir() + "/images/misc-images/c.png");
   auto plain = PdqHashBytes(bytes);
   auto dih = PdqHashBytesDihedral(bytes);
   ASSERT_TRUE(plain.ok());
@@ -160,7 +159,7 @@ void NaiveDownsample(std::vector<float> a, int rows, int cols, float* out64) {
 }
 
 TEST(PdqInternal, FastDownsampleMatchesReferenceOrder) {
-  const int sizes[][2] = {{5, 5},     {7, 300},   {64, 64},  {127, 129},
+  const int sizes[][2] = {{5, 5},     {7, 300},   {64, 64},   {127, 129},
                           {128, 257}, {333, 512}, {512, 512}, {40, 9}};
   uint32_t state = 12345;
   for (const auto& s : sizes) {

@@ -78,6 +78,11 @@ class MetaStore {
  public:
   virtual ~MetaStore() = default;
 
+  // Ends any read snapshot this connection still holds (SQLite keeps one
+  // open while a cached statement has not been reset), so that the next
+  // read sees everything committed by other processes. Called by the
+  // repository right after it takes its write lock.
+  virtual void ReleaseSnapshot() = 0;
   virtual absl::Status Begin() = 0;   // BEGIN IMMEDIATE
   virtual absl::Status Commit() = 0;  // durable on return
   virtual void Rollback() = 0;

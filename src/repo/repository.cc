@@ -106,7 +106,10 @@ struct Repository::Batch {
 Repository::Repository(std::string dir, RepoEnv env)
     : dir_(std::move(dir)), env_(std::move(env)) {}
 
-Repository::~Repository() { Unlock(); }
+Repository::~Repository() {
+  Unlock();
+  ReleaseWritersLock();
+}
 
 absl::Status Repository::Lock() {
   if (lock_fd_ >= 0) return absl::OkStatus();
@@ -120,7 +123,44 @@ absl::Status Repository::Lock() {
     return ErrnoToStatus(err, path);
   }
   lock_fd_ = fd;
+  // Whatever this process read before waiting for the lock may be stale.
+  if (meta_) meta_->ReleaseSnapshot();
   return absl::OkStatus();
+}
+
+absl::Status Repository::HoldWritersLock() {
+  if (writers_fd_ >= 0) return absl::OkStatus();
+  std::string path = dir_ + "/blob-writers.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoToStatus(errno, path);
+  while (::flock(fd, LOCK_SH) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return ErrnoToStatus(err, path);
+  }
+  writers_fd_ = fd;
+  return absl::OkStatus();
+}
+
+bool Repository::TryExclusiveWritersLock() {
+  std::string path = dir_ + "/blob-writers.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  writers_fd_ = fd;
+  return true;
+}
+
+void Repository::ReleaseWritersLock() {
+  if (writers_fd_ >= 0) {
+    ::flock(writers_fd_, LOCK_UN);
+    ::close(writers_fd_);
+    writers_fd_ = -1;
+  }
 }
 
 void Repository::Unlock() {
@@ -240,7 +280,13 @@ absl::StatusOr<std::unique_ptr<Repository>> Repository::Open(
 absl::Status Repository::RepairDerived() {
   CUSTOS_RETURN_IF_ERROR(Lock());
   absl::Status st = [&]() -> absl::Status {
-    CUSTOS_RETURN_IF_ERROR(blobs_->CleanupTemporaryFiles());
+    // Temporary blobs belong to acquisitions in progress in other processes
+    // unless nobody holds the writers' lock: only then are they leftovers.
+    if (TryExclusiveWritersLock()) {
+      absl::Status cleaned = blobs_->CleanupTemporaryFiles();
+      ReleaseWritersLock();
+      CUSTOS_RETURN_IF_ERROR(cleaned);
+    }
     if (absl::Status count = meta_->EventCount().status(); !count.ok()) {
       // A damaged log (e.g. a deleted event row) is left exactly as it is:
       // `verify` reports it, and every write is refused.
@@ -349,7 +395,10 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
                      damaged_.message(), "); run `custos verify`"));
   CUSTOS_RETURN_IF_ERROR(LoadSigners());
   CUSTOS_RETURN_IF_ERROR(Lock());
-  CUSTOS_RETURN_IF_ERROR(meta_->Begin());
+  if (absl::Status begun = meta_->Begin(); !begun.ok()) {
+    Unlock();
+    return begun;
+  }
   std::vector<EventRecord> records;
   std::vector<crypto::Hash32> leaves;
   std::string note;
@@ -746,6 +795,12 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     exhibits.push_back(ex);
   }
 
+  // Other processes must not take our temporary blob files for leftovers.
+  CUSTOS_RETURN_IF_ERROR(HoldWritersLock());
+  struct ReleaseAtEnd {
+    Repository* r;
+    ~ReleaseAtEnd() { r->ReleaseWritersLock(); }
+  } release_writers{this};
   std::vector<AcquiredSource> results;
   std::vector<std::vector<ItemRecord>> children(sources.size());
   Batch batch;

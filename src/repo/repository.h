@@ -161,6 +161,11 @@ class Repository {
       const ActorRecord& a);
   absl::Status Lock();
   void Unlock();
+  // DIR/blob-writers.lock: held shared while an acquisition writes blobs;
+  // temporary files are cleaned only by a process that gets it exclusively.
+  absl::Status HoldWritersLock();
+  bool TryExclusiveWritersLock();
+  void ReleaseWritersLock();
   absl::Status RepairDerived();
   // Re-opens the tree files and brings them to the committed size. Caller
   // holds the write lock.
@@ -180,6 +185,7 @@ class Repository {
   std::unique_ptr<crypto::NoteSigner> log_signer_;
   std::unique_ptr<crypto::Ed25519PrivateKey> log_key_;
   int lock_fd_ = -1;
+  int writers_fd_ = -1;
   absl::Status damaged_;  // set when the log cannot be read consistently
 };
 

@@ -207,7 +207,13 @@ class SqliteMetaStore final : public MetaStore {
     return absl::OkStatus();
   }
 
-  absl::Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  void ReleaseSnapshot() override {
+    for (auto& [sql, stmt] : stmts_) stmt->Reset();
+  }
+  absl::Status Begin() override {
+    ReleaseSnapshot();
+    return Exec("BEGIN IMMEDIATE");
+  }
   absl::Status Commit() override { return Exec("COMMIT"); }
   void Rollback() override { (void)Exec("ROLLBACK"); }
 
