@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang clang-14 clang-format libclang-rt-14-dev   # clang-format-14; libFuzzer/ASan runtimes
   # libraries
-  libabsl-dev libssl-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev
+  libabsl-dev libssl-dev libsodium-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev                               # src/server (STYLE.md: only place httplib.h is included)
   libgtest-dev libgmock-dev libbenchmark-dev
   # image decoding for PDQ (src/image)

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include <cstring>
 #include <utility>
@@ -58,9 +59,29 @@ bool RawPublicKey(EVP_PKEY* pkey, std::string* out) {
 
 }  // namespace
 
+// Signing and verification use libsodium: OpenSSL 3.0's Ed25519 fetches its
+// SHA-512 implementation through the global provider store on every call,
+// which makes two threads barely faster than one (measured: 1.1-1.35x),
+// while libsodium is both faster per call and scales across cores. OpenSSL
+// still handles PKCS#8 key files. Ed25519 (RFC 8032) is deterministic, so
+// both produce the same signatures.
+void InitSodium() {
+  static const bool ok = sodium_init() >= 0;
+  CUSTOS_CHECK(ok);
+}
+
 struct Ed25519PrivateKey::Impl {
   PkeyPtr pkey;
+  unsigned char sk[crypto_sign_ed25519_SECRETKEYBYTES];  // seed || public key
+  ~Impl() { sodium_memzero(sk, sizeof sk); }
 };
+
+namespace {
+// Derives libsodium's expanded secret key from the key's seed; checks that
+// both libraries agree on the public key.
+bool FillSodiumKey(Ed25519PrivateKey::Impl& impl,
+                   const std::string& public_key);
+}  // namespace
 
 Ed25519PrivateKey::Ed25519PrivateKey(Ed25519PrivateKey&&) noexcept = default;
 Ed25519PrivateKey& Ed25519PrivateKey::operator=(Ed25519PrivateKey&&) noexcept =
@@ -95,6 +116,9 @@ absl::StatusOr<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(
   }
   key.impl_ = std::make_unique<Impl>();
   key.impl_->pkey = std::move(pkey);
+  if (!FillSodiumKey(*key.impl_, key.public_key_))
+    return absl::InternalError(
+        "Ed25519 key derivation disagrees between libraries");
   return key;
 }
 
@@ -123,6 +147,8 @@ absl::StatusOr<Ed25519PrivateKey> Ed25519PrivateKey::FromPkcs8Pem(
   }
   key.impl_ = std::make_unique<Impl>();
   key.impl_->pkey = std::move(pkey);
+  if (!FillSodiumKey(*key.impl_, key.public_key_))
+    return absl::InvalidArgumentError("inconsistent Ed25519 private key");
   return key;
 }
 
@@ -151,23 +177,34 @@ absl::StatusOr<std::string> Ed25519PrivateKey::ToPkcs8Pem(
   return std::string(data, static_cast<size_t>(len));
 }
 
+namespace {
+bool FillSodiumKey(Ed25519PrivateKey::Impl& impl,
+                   const std::string& public_key) {
+  InitSodium();
+  unsigned char seed[kEd25519SeedSize];
+  size_t len = sizeof seed;
+  if (EVP_PKEY_get_raw_private_key(impl.pkey.get(), seed, &len) != 1 ||
+      len != sizeof seed) {
+    ERR_clear_error();
+    return false;
+  }
+  unsigned char pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+  int rc = crypto_sign_ed25519_seed_keypair(pk, impl.sk, seed);
+  sodium_memzero(seed, sizeof seed);
+  return rc == 0 && public_key.size() == sizeof pk &&
+         std::memcmp(pk, public_key.data(), sizeof pk) == 0;
+}
+}  // namespace
+
 std::string Ed25519PrivateKey::Sign(std::string_view message) const {
   CUSTOS_CHECK(impl_ != nullptr);
-  // One context per thread, initialised per message (Ed25519 is one-shot) and
-  // reset afterwards; reusing it avoids an allocation per signature.
-  thread_local MdCtxPtr ctx(EVP_MD_CTX_new());
-  CUSTOS_CHECK(ctx != nullptr);
-  CUSTOS_CHECK(EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr,
-                                  impl_->pkey.get()) == 1);
   std::string sig(kEd25519SignatureSize, '\0');
-  size_t len = sig.size();
-  CUSTOS_CHECK(EVP_DigestSign(
-                   ctx.get(), reinterpret_cast<unsigned char*>(sig.data()),
-                   &len, reinterpret_cast<const unsigned char*>(message.data()),
-                   message.size()) == 1);
+  unsigned long long len = 0;
+  CUSTOS_CHECK(crypto_sign_ed25519_detached(
+                   reinterpret_cast<unsigned char*>(sig.data()), &len,
+                   reinterpret_cast<const unsigned char*>(message.data()),
+                   message.size(), impl_->sk) == 0);
   CUSTOS_CHECK(len == kEd25519SignatureSize);
-  // Drops the context's reference to the key.
-  EVP_MD_CTX_reset(ctx.get());
   return sig;
 }
 
@@ -177,27 +214,12 @@ bool Ed25519Verify(std::string_view public_key, std::string_view message,
       signature.size() != kEd25519SignatureSize) {
     return false;
   }
-  PkeyPtr pkey(EVP_PKEY_new_raw_public_key(
-      EVP_PKEY_ED25519, nullptr,
-      reinterpret_cast<const unsigned char*>(public_key.data()),
-      public_key.size()));
-  if (pkey == nullptr) {
-    ERR_clear_error();
-    return false;
-  }
-  thread_local MdCtxPtr ctx(EVP_MD_CTX_new());
-  CUSTOS_CHECK(ctx != nullptr);
-  bool ok =
-      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) ==
-          1 &&
-      EVP_DigestVerify(ctx.get(),
-                       reinterpret_cast<const unsigned char*>(signature.data()),
-                       signature.size(),
-                       reinterpret_cast<const unsigned char*>(message.data()),
-                       message.size()) == 1;
-  EVP_MD_CTX_reset(ctx.get());
-  if (!ok) ERR_clear_error();
-  return ok;
+  InitSodium();
+  return crypto_sign_ed25519_verify_detached(
+             reinterpret_cast<const unsigned char*>(signature.data()),
+             reinterpret_cast<const unsigned char*>(message.data()),
+             message.size(),
+             reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
 }
 
 }  // namespace custos::crypto

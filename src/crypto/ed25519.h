@@ -1,6 +1,7 @@
 // File: ed25519.h
 //
-// Ed25519 keys (RFC 8032) over OpenSSL 3. Private keys are stored as PKCS#8
+// Ed25519 keys (RFC 8032): signing and verification with libsodium (fast,
+// lock-free across threads), key files with OpenSSL 3. Private keys are PKCS#8
 // PEM, encrypted (AES-256-CBC, PBKDF2 via PKCS#5 v2) when a passphrase is
 // given. This is the only module besides hash.cc that includes OpenSSL.
 //
@@ -29,6 +30,7 @@ inline constexpr size_t kEd25519SeedSize = 32;
 
 class Ed25519PrivateKey {
  public:
+  struct Impl;
   // A new key from 32 bytes of `random`.
   static Ed25519PrivateKey Generate(Random& random);
   // kInvalidArgument unless `seed` is 32 bytes.
@@ -54,7 +56,6 @@ class Ed25519PrivateKey {
 
  private:
   Ed25519PrivateKey() = default;
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string public_key_;
 };

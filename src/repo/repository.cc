@@ -45,20 +45,6 @@ std::string HostName() {
   return buf;
 }
 
-// Runs fn(i) for i in [0, n) on up to two threads.
-void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
-  if (n < 64) {
-    for (size_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  size_t half = n / 2;
-  std::thread t([&] {
-    for (size_t i = half; i < n; ++i) fn(i);
-  });
-  for (size_t i = 0; i < half; ++i) fn(i);
-  t.join();
-}
-
 }  // namespace
 
 int ExitCodeFor(const absl::Status& s) {
@@ -403,6 +389,7 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
   std::vector<crypto::Hash32> leaves;
   std::string note;
   uint64_t new_size = 0;
+  crypto::Hash32 root{};
   absl::Status st = [&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(uint64_t n, meta_->EventCount());
     // Another process may have appended since we last looked: re-read the
@@ -411,148 +398,153 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       CUSTOS_RETURN_IF_ERROR(ReloadTreeLocked());
     absl::Time now = env_.clock->Now();
     const size_t count = batch.events.size();
-    std::vector<std::string> messages(count), encoded(count);
-    std::vector<char> done(count, 0);
+    std::vector<std::string> encoded(count);
     // Signs event i with its actor's key and verifies the signature against
     // the key registered for that actor, as the log must before appending.
     auto finish = [&](size_t i) -> absl::Status {
       Pending& p = batch.events[i];
+      CUSTOS_ASSIGN_OR_RETURN(std::string message, SigningMessage(p.event));
       p.event.sig_key = p.signer->PublicKey();
-      p.event.sig_value = p.signer->Sign(messages[i]);
+      p.event.sig_value = p.signer->Sign(message);
       if (p.event.sig_key != p.registered_key ||
-          !crypto::Ed25519Verify(p.registered_key, messages[i],
-                                 p.event.sig_value))
+          !crypto::Ed25519Verify(p.registered_key, message, p.event.sig_value))
         return absl::PermissionDeniedError(absl::StrCat(
             "refused: the signature of \"", p.event.actor.name,
             "\" does not verify under the key registered for that actor"));
       CUSTOS_ASSIGN_OR_RETURN(encoded[i], EncodeEvent(p.event));
       return absl::OkStatus();
     };
-    // Finishes every unfinished event before `upto`, on two threads.
-    auto flush = [&](size_t upto) -> absl::Status {
-      std::vector<size_t> todo;
-      for (size_t k = 0; k < upto; ++k)
-        if (!done[k]) todo.push_back(k);
-      std::vector<absl::Status> results(todo.size());
-      ParallelFor(todo.size(), [&](size_t j) { results[j] = finish(todo[j]); });
-      for (size_t j = 0; j < todo.size(); ++j) {
-        CUSTOS_RETURN_IF_ERROR(results[j]);
-        done[todo[j]] = 1;
-      }
-      return absl::OkStatus();
-    };
-    // item id -> index of the latest event of this batch that touched it.
-    std::map<std::string, size_t> in_batch;
-    for (size_t i = 0; i < count; ++i) {
-      Pending& p = batch.events[i];
-      Event& e = p.event;
-      e.origin = origin_;
-      e.authority = authority_;
-      e.seq = n + i;
-      e.time = now;
-      if (!p.signer) {
-        p.signer = log_key_.get();
-        p.registered_key = log_key_->PublicKey();
-        e.actor = {kAuthorityActorId, authority_, "authority"};
-      }
-      if (e.place.empty())
-        e.place = env_.place.empty() ? HostName() : env_.place;
-      for (const auto& item : e.items) {
-        auto it = in_batch.find(item.id);
-        if (!p.new_items.count(item.id) && it != in_batch.end() &&
-            !done[it->second]) {
-          CUSTOS_RETURN_IF_ERROR(flush(i));
-          break;
-        }
-      }
-      for (auto& item : e.items) {
-        if (p.new_items.count(item.id)) {
-          item.prev_hex.clear();
-        } else if (auto it = in_batch.find(item.id); it != in_batch.end()) {
-          item.prev_hex = HexOf(custody::LeafHash(encoded[it->second]));
-        } else {
-          CUSTOS_ASSIGN_OR_RETURN(auto head, meta_->ItemHead(item.id));
-          if (!head)
-            return absl::NotFoundError(absl::StrCat("no item ", item.id));
-          item.prev_hex = HexOf(*head);
-        }
-      }
-      CUSTOS_ASSIGN_OR_RETURN(messages[i], SigningMessage(e));
-      for (const auto& item : e.items) in_batch[item.id] = i;
-      for (const auto& c : p.covered_children) in_batch[c] = i;
-    }
-    CUSTOS_ASSIGN_OR_RETURN(auto range,
-                            custody::CompactRange::FromSource(*tree_, n));
-    // Pass 2: the remaining events are signed and verified by a helper
-    // thread and by this one; this thread also inserts finished events in
-    // order as soon as they are ready, so the database work overlaps the
-    // signing.
+    // The signing pipeline. Event i may be signed once it is linked (its
+    // items' `prev` hashes are known). A helper thread signs linked events
+    // in order while this thread links the rest; then this thread signs
+    // what is left and inserts finished events in order, so linking,
+    // signing and the database work overlap on two cores. Each event is
+    // claimed exactly once (kNew -> kClaimed -> kDone).
+    enum : int { kNew = 0, kClaimed = 1, kDone = 2 };
+    std::unique_ptr<std::atomic<int>[]> state(new std::atomic<int>[count]);
+    for (size_t i = 0; i < count; ++i) state[i].store(kNew);
+    std::vector<absl::Status> results(count);
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<absl::Status> results(count);
-    std::vector<char> ready(done.begin(), done.end());  // guarded by mu
-    size_t pending =
-        static_cast<size_t>(std::count(done.begin(), done.end(), 0));
-    std::atomic<size_t> next{0};
-    auto take =
-        [&]() -> bool {  // signs one unfinished event; false if none left
-      for (size_t i; (i = next.fetch_add(1)) < count;) {
-        if (done[i]) continue;
-        absl::Status st = finish(i);
+    size_t linked = 0;  // guarded by mu: events [0, linked) may be signed
+    bool stop = false;  // guarded by mu
+    auto run = [&](size_t i) {  // signs i unless someone else claimed it
+      int expected = kNew;
+      if (!state[i].compare_exchange_strong(expected, kClaimed)) return;
+      absl::Status result = finish(i);
+      {
+        std::lock_guard<std::mutex> l(mu);
+        results[i] = std::move(result);
+        state[i].store(kDone);
+      }
+      cv.notify_all();
+    };
+    // Waits until event k is final, signing other linked events meanwhile
+    // rather than idling while the helper finishes k.
+    size_t ahead = 0;
+    auto wait_done = [&](size_t k) {
+      run(k);
+      ahead = std::max(ahead, k + 1);
+      while (state[k].load() != kDone) {
+        size_t limit;
         {
           std::lock_guard<std::mutex> l(mu);
-          results[i] = std::move(st);
-          ready[i] = 1;
+          limit = linked;
         }
-        cv.notify_all();
-        return true;
+        if (ahead < limit) {
+          run(ahead++);
+          continue;
+        }
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return state[k].load() == kDone; });
       }
-      return false;
     };
     std::thread helper;
-    if (pending >= 64)
+    if (count >= 64) {
       helper = std::thread([&] {
-        while (take()) {
+        for (size_t i = 0; i < count; ++i) {
+          {
+            std::unique_lock<std::mutex> l(mu);
+            cv.wait(l, [&] { return stop || linked > i; });
+            if (stop) return;
+          }
+          run(i);
         }
       });
-    absl::Status loop;
-    for (size_t i = 0; i < count && loop.ok(); ++i) {
-      for (;;) {
+    }
+    absl::Status pipeline = [&]() -> absl::Status {
+      // item id -> index of the latest event of this batch that touched it.
+      std::map<std::string, size_t> in_batch;
+      for (size_t i = 0; i < count; ++i) {
+        Pending& p = batch.events[i];
+        Event& e = p.event;
+        e.origin = origin_;
+        e.authority = authority_;
+        e.seq = n + i;
+        e.time = now;
+        if (!p.signer) {
+          p.signer = log_key_.get();
+          p.registered_key = log_key_->PublicKey();
+          e.actor = {kAuthorityActorId, authority_, "authority"};
+        }
+        if (e.place.empty())
+          e.place = env_.place.empty() ? HostName() : env_.place;
+        for (auto& item : e.items) {
+          if (p.new_items.count(item.id)) {
+            item.prev_hex.clear();
+          } else if (auto it = in_batch.find(item.id); it != in_batch.end()) {
+            // Chained to an earlier event of this batch: it must be final.
+            wait_done(it->second);
+            CUSTOS_RETURN_IF_ERROR(results[it->second]);
+            item.prev_hex = HexOf(custody::LeafHash(encoded[it->second]));
+          } else {
+            CUSTOS_ASSIGN_OR_RETURN(auto head, meta_->ItemHead(item.id));
+            if (!head)
+              return absl::NotFoundError(absl::StrCat("no item ", item.id));
+            item.prev_hex = HexOf(*head);
+          }
+        }
+        for (const auto& item : e.items) in_batch[item.id] = i;
+        for (const auto& c : p.covered_children) in_batch[c] = i;
         {
           std::lock_guard<std::mutex> l(mu);
-          if (ready[i]) break;
+          linked = i + 1;
         }
-        if (!take()) {
-          std::unique_lock<std::mutex> l(mu);
-          cv.wait(l, [&] { return ready[i] != 0; });
-          break;
-        }
+        cv.notify_all();
       }
-      if (!results[i].ok()) {
-        loop = results[i];
-        break;
+      CUSTOS_ASSIGN_OR_RETURN(auto range,
+                              custody::CompactRange::FromSource(*tree_, n));
+      for (size_t i = 0; i < count; ++i) {
+        wait_done(i);
+        CUSTOS_RETURN_IF_ERROR(results[i]);
+        const Pending& p = batch.events[i];
+        EventRecord r;
+        r.seq = p.event.seq;
+        r.type = p.event.type;
+        r.actor_id = p.event.actor.id;
+        r.case_id = p.event.case_id;
+        r.time = FormatEventTime(p.event.time);
+        r.leaf = std::move(encoded[i]);
+        r.leaf_hash = custody::LeafHash(r.leaf);
+        for (const auto& it : p.event.items) r.item_ids.push_back(it.id);
+        r.item_ids.insert(r.item_ids.end(), p.covered_children.begin(),
+                          p.covered_children.end());
+        range.Append(r.leaf_hash,
+                     [](unsigned, uint64_t, const crypto::Hash32&) {});
+        leaves.push_back(r.leaf_hash);
+        CUSTOS_RETURN_IF_ERROR(meta_->InsertEvent(r));
+        records.push_back(std::move(r));
       }
-      const Pending& p = batch.events[i];
-      EventRecord r;
-      r.seq = p.event.seq;
-      r.type = p.event.type;
-      r.actor_id = p.event.actor.id;
-      r.case_id = p.event.case_id;
-      r.time = FormatEventTime(p.event.time);
-      r.leaf = std::move(encoded[i]);
-      r.leaf_hash = custody::LeafHash(r.leaf);
-      for (const auto& it : p.event.items) r.item_ids.push_back(it.id);
-      r.item_ids.insert(r.item_ids.end(), p.covered_children.begin(),
-                        p.covered_children.end());
-      range.Append(r.leaf_hash,
-                   [](unsigned, uint64_t, const crypto::Hash32&) {});
-      leaves.push_back(r.leaf_hash);
-      loop = meta_->InsertEvent(r);
-      records.push_back(std::move(r));
+      root = range.Root();
+      return absl::OkStatus();
+    }();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stop = true;
     }
-    next.store(count);  // on error: nothing more to sign
+    cv.notify_all();
     if (helper.joinable()) helper.join();
-    CUSTOS_RETURN_IF_ERROR(loop);
+    CUSTOS_RETURN_IF_ERROR(pipeline);
     std::vector<uint64_t> seqs;
     for (const auto& r : records) seqs.push_back(r.seq);
     if (batch.apply) CUSTOS_RETURN_IF_ERROR(batch.apply(*meta_, seqs));
@@ -561,8 +553,8 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
       for (const auto& it : batch.events[i].event.items)
         if (!batch.events[i].new_items.count(it.id))
           CUSTOS_RETURN_IF_ERROR(meta_->SetItemHead(it.id, seqs[i]));
-    new_size = range.size();
-    Checkpoint cp{origin_, new_size, range.Root(), {}};
+    new_size = n + count;
+    Checkpoint cp{origin_, new_size, root, {}};
     note = crypto::SignNote(custody::FormatCheckpoint(cp), {log_signer_.get()});
     CUSTOS_RETURN_IF_ERROR(meta_->InsertCheckpoint({new_size, note}));
     return meta_->Commit();
@@ -948,6 +940,7 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
     const std::vector<EventRequest>& requests) {
   Batch batch;
   std::map<std::string, const crypto::Ed25519PrivateKey*> keys;
+  std::map<std::string, ActorRecord> actors;  // resolved once per batch
   for (const auto& r : requests) {
     if (!IsCustodyEventType(r.type) || r.type == "acquired")
       return absl::InvalidArgumentError(absl::StrCat(
@@ -964,7 +957,12 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
       return absl::InvalidArgumentError("a received event needs --from");
     if (r.actor.empty())
       return absl::InvalidArgumentError("--actor is required");
-    CUSTOS_ASSIGN_OR_RETURN(ActorRecord a, ResolveActor(r.actor));
+    auto cached_actor = actors.find(r.actor);
+    if (cached_actor == actors.end()) {
+      CUSTOS_ASSIGN_OR_RETURN(ActorRecord resolved, ResolveActor(r.actor));
+      cached_actor = actors.emplace(r.actor, std::move(resolved)).first;
+    }
+    const ActorRecord& a = cached_actor->second;
     if (!keys.count(a.id)) {
       CUSTOS_ASSIGN_OR_RETURN(auto k, LoadActorKey(a));
       keys[a.id] = k.get();
