@@ -61,6 +61,24 @@ class PosixWritableFile final : public WritableFile {
     if (::fdatasync(fd_) != 0) return status_ = ErrnoToStatus(errno, path_);
     return absl::OkStatus();
   }
+  absl::Status StartWriteback() override {
+    CUSTOS_RETURN_IF_ERROR(status_);
+    // Writes back the dirty range appended since the last call, and waits
+    // for the range before it, so dirty pages stay bounded.
+    off_t end = ::lseek(fd_, 0, SEEK_CUR);
+    if (end < 0) return absl::OkStatus();
+    if (::sync_file_range(fd_, started_, end - started_,
+                          SYNC_FILE_RANGE_WRITE) != 0)
+      return absl::OkStatus();  // only a hint (e.g. unsupported filesystem)
+    if (started_ > waited_)
+      (void)::sync_file_range(fd_, waited_, started_ - waited_,
+                              SYNC_FILE_RANGE_WAIT_BEFORE |
+                                  SYNC_FILE_RANGE_WRITE |
+                                  SYNC_FILE_RANGE_WAIT_AFTER);
+    waited_ = started_;
+    started_ = end;
+    return absl::OkStatus();
+  }
   absl::Status Close() override {
     if (fd_ < 0) return status_;
     int rc = ::close(fd_);
@@ -73,6 +91,8 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
   std::string path_;
   absl::Status status_;
+  off_t started_ = 0;  // writeback started for [0, started_)
+  off_t waited_ = 0;   // writeback completed for [0, waited_)
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {

@@ -44,6 +44,10 @@ class WritableFile {
   virtual absl::Status Append(std::string_view data) = 0;
   // fsync(2)/fdatasync(2): returns only when the data is durable.
   virtual absl::Status Sync() = 0;
+  // A hint: start writing back what was appended so far, without waiting
+  // (sync_file_range(2) SYNC_FILE_RANGE_WRITE), so that a later Sync() of a
+  // large file is short. Durability still needs Sync(). Default: nothing.
+  virtual absl::Status StartWriteback() { return absl::OkStatus(); }
   // Closes; the object may then only be destroyed.
   virtual absl::Status Close() = 0;
 };
