@@ -61,148 +61,193 @@ absl::StatusOr<VerifyReport> Repository::Verify(
   std::map<std::string, KnownActor> actors;  // from the log itself
   std::map<std::string, std::string> heads;  // item -> leaf hash hex
   std::map<std::string, std::pair<std::string, uint64_t>>
-      item_digest;                           // from events
+      item_digest;  // from events
+  // Roots are recomputed at every size that some checkpoint (in the
+  // database or on disk) claims, and only there: memory stays independent
+  // of the log's length.
+  std::set<uint64_t> wanted_sizes;
+  if (auto list = meta_->ListCheckpoints(); list.ok())
+    for (const auto& c : *list) wanted_sizes.insert(c.size);
+  if (auto files = env_.fs->ListDir(dir_ + "/log/checkpoints"); files.ok())
+    for (const auto& f : *files)
+      if (uint64_t size; absl::SimpleAtoi(f, &size)) wanted_sizes.insert(size);
   std::map<uint64_t, crypto::Hash32> roots;  // size -> recomputed root
   roots[0] = custody::EmptyRoot();
   custody::CompactRange range;
   uint64_t expect_seq = 0;
-  absl::Status scan = meta_->ForEachEvent(
-      0, UINT64_MAX >> 1, [&](const EventRecord& row) -> absl::Status {
-        std::string where = absl::StrCat("event #", row.seq);
-        if (row.seq != expect_seq) {
-          problem(absl::StrCat("event #", expect_seq),
-                  row.seq > expect_seq
-                      ? absl::StrCat("missing: the log jumps from #",
-                                     expect_seq - 1 + (expect_seq == 0),
-                                     " to #", row.seq, " (events deleted)")
-                      : "duplicate sequence number");
-          expect_seq = row.seq;
-        }
-        ++expect_seq;
-        ++rep.events;
-        max_seq = row.seq;
-        crypto::Hash32 leaf_hash = custody::LeafHash(row.leaf);
-        if (leaf_hash != row.leaf_hash)
-          problem(where, absl::StrCat("stored leaf hash ", HexOf(row.leaf_hash),
-                                      " does not match the event bytes (",
-                                      HexOf(leaf_hash), ")"));
-        range.Append(leaf_hash,
-                     [](unsigned, uint64_t, const crypto::Hash32&) {});
-        roots[range.size()] = range.Root();
-        report("events", rep.events, 0);
+  // Per-event work that needs no ordering (hashing, decoding, signature
+  // checks) runs on two threads over chunks of rows; the checks that follow
+  // the log's order (chains, signer registrations, roots) run in order.
+  struct Pre {
+    crypto::Hash32 leaf_hash;
+    absl::StatusOr<Event> decoded = absl::UnknownError("not decoded");
+    bool signature_ok = false;
+  };
+  auto precompute = [](const EventRecord& row, Pre& pre) {
+    pre.leaf_hash = custody::LeafHash(row.leaf);
+    pre.decoded = DecodeEvent(row.leaf);
+    if (pre.decoded.ok()) {
+      auto msg = SigningMessage(*pre.decoded);
+      pre.signature_ok =
+          msg.ok() && crypto::Ed25519Verify(pre.decoded->sig_key, *msg,
+                                            pre.decoded->sig_value);
+    }
+  };
+  auto check_in_order = [&](const EventRecord& row, Pre& pre) -> absl::Status {
+    std::string where = absl::StrCat("event #", row.seq);
+    if (row.seq != expect_seq) {
+      problem(absl::StrCat("event #", expect_seq),
+              row.seq > expect_seq
+                  ? absl::StrCat("missing: the log jumps from #",
+                                 expect_seq - 1 + (expect_seq == 0), " to #",
+                                 row.seq, " (events deleted)")
+                  : "duplicate sequence number");
+      expect_seq = row.seq;
+    }
+    ++expect_seq;
+    ++rep.events;
+    max_seq = row.seq;
+    const crypto::Hash32& leaf_hash = pre.leaf_hash;
+    if (leaf_hash != row.leaf_hash)
+      problem(where, absl::StrCat("stored leaf hash ", HexOf(row.leaf_hash),
+                                  " does not match the event bytes (",
+                                  HexOf(leaf_hash), ")"));
+    range.Append(leaf_hash, [](unsigned, uint64_t, const crypto::Hash32&) {});
+    if (wanted_sizes.count(range.size())) roots[range.size()] = range.Root();
+    report("events", rep.events, 0);
 
-        auto decoded = DecodeEvent(row.leaf);
-        if (!decoded.ok()) {
-          problem(where, absl::StrCat("cannot be decoded: ",
-                                      decoded.status().message()));
-          return absl::OkStatus();
-        }
-        const Event& e = *decoded;
-        if (e.seq != row.seq)
-          problem(where, absl::StrCat("event says it is #", e.seq,
-                                      " but is stored as #", row.seq,
-                                      " (events reordered or moved)"));
-        if (e.origin != origin_)
-          problem(where,
-                  absl::StrCat("origin \"", e.origin, "\" is not this log's \"",
-                               origin_, "\""));
-        if (row.type != e.type || row.actor_id != e.actor.id ||
-            row.case_id != e.case_id)
-          problem(where,
-                  "the row's index columns (type/actor/case) disagree with the "
-                  "signed event");
-        // Signature and signer authority.
-        auto msg = SigningMessage(e);
-        if (!msg.ok() || !crypto::Ed25519Verify(e.sig_key, *msg, e.sig_value)) {
-          problem(where, absl::StrCat("signature of \"", e.actor.name,
-                                      "\" does not verify"));
-        }
-        if (e.actor.id == kAuthorityActorId) {
-          if (e.sig_key != log_key)
-            problem(where, "signed as the authority, but not with the log key");
-        } else if (IsAuthorityOnlyType(e.type)) {
-          problem(where,
-                  absl::StrCat("a ", e.type,
-                               " event must be signed by the authority"));
-        } else {
-          auto it = actors.find(e.actor.id);
-          if (it == actors.end())
-            problem(where, absl::StrCat(
-                               "signed by \"", e.actor.name, "\" (", e.actor.id,
-                               "), who is not registered earlier in the log"));
-          else if (it->second.key != e.sig_key)
-            problem(
-                where,
+    absl::StatusOr<Event>& decoded = pre.decoded;
+    if (!decoded.ok()) {
+      problem(where,
+              absl::StrCat("cannot be decoded: ", decoded.status().message()));
+      return absl::OkStatus();
+    }
+    const Event& e = *decoded;
+    if (e.seq != row.seq)
+      problem(where,
+              absl::StrCat("event says it is #", e.seq, " but is stored as #",
+                           row.seq, " (events reordered or moved)"));
+    if (e.origin != origin_)
+      problem(where, absl::StrCat("origin \"", e.origin,
+                                  "\" is not this log's \"", origin_, "\""));
+    if (row.type != e.type || row.actor_id != e.actor.id ||
+        row.case_id != e.case_id)
+      problem(where,
+              "the row's index columns (type/actor/case) disagree with the "
+              "signed event");
+    // Signature and signer authority.
+    if (!pre.signature_ok) {
+      problem(where, absl::StrCat("signature of \"", e.actor.name,
+                                  "\" does not verify"));
+    }
+    if (e.actor.id == kAuthorityActorId) {
+      if (e.sig_key != log_key)
+        problem(where, "signed as the authority, but not with the log key");
+    } else if (IsAuthorityOnlyType(e.type)) {
+      problem(where, absl::StrCat("a ", e.type,
+                                  " event must be signed by the authority"));
+    } else {
+      auto it = actors.find(e.actor.id);
+      if (it == actors.end())
+        problem(where,
+                absl::StrCat("signed by \"", e.actor.name, "\" (", e.actor.id,
+                             "), who is not registered earlier in the log"));
+      else if (it->second.key != e.sig_key)
+        problem(where,
                 absl::StrCat(
                     "signed with a key that is not the one registered for \"",
                     e.actor.name, "\""));
-          else if (it->second.revoked)
-            problem(where, absl::StrCat("signed by \"", e.actor.name,
-                                        "\" after revocation"));
-        }
-        if (e.type == "actor_registered" && e.details.contains("actor_id")) {
-          KnownActor a;
-          auto key = Base64Decode(e.details.value("key", ""));
-          a.key = key ? *key : "";
-          a.name = e.details.value("name", "");
-          a.role = e.details.value("role", "");
-          actors[e.details.value("actor_id", "")] = a;
-        } else if (e.type == "actor_revoked") {
-          actors[e.details.value("actor_id", "")].revoked = true;
-        }
-        // Per-item chains.
-        for (const auto& item : e.items) {
-          auto h = heads.find(item.id);
-          std::string want = h == heads.end() ? "" : h->second;
-          if (item.prev_hex != want) {
+      else if (it->second.revoked)
+        problem(where, absl::StrCat("signed by \"", e.actor.name,
+                                    "\" after revocation"));
+    }
+    if (e.type == "actor_registered" && e.details.contains("actor_id")) {
+      KnownActor a;
+      auto key = Base64Decode(e.details.value("key", ""));
+      a.key = key ? *key : "";
+      a.name = e.details.value("name", "");
+      a.role = e.details.value("role", "");
+      actors[e.details.value("actor_id", "")] = a;
+    } else if (e.type == "actor_revoked") {
+      actors[e.details.value("actor_id", "")].revoked = true;
+    }
+    // Per-item chains.
+    for (const auto& item : e.items) {
+      auto h = heads.find(item.id);
+      std::string want = h == heads.end() ? "" : h->second;
+      if (item.prev_hex != want) {
+        problem(
+            where,
+            absl::StrCat(
+                "chain of item ", item.id, " (", item.exhibit,
+                ") is broken: prev is ",
+                item.prev_hex.empty() ? "empty" : item.prev_hex, ", expected ",
+                want.empty() ? "empty (first event of the item)" : want,
+                " (an event of this item was removed, reordered or "
+                "altered)"));
+      }
+      heads[item.id] = HexOf(leaf_hash);
+      if (e.type == "acquired")
+        item_digest[item.id] = {item.sha256_hex, item.size};
+    }
+    if (e.type == "acquired" && e.details.contains("manifest")) {
+      std::string mhex = e.details.value("manifest", "");
+      auto mraw = HexDecode(mhex);
+      auto manifest =
+          mraw ? blobs_->ReadVerified(*mraw)
+               : absl::StatusOr<std::string>(absl::DataLossError("bad hex"));
+      if (!manifest.ok()) {
+        problem(where, absl::StrCat("manifest ", mhex, ": ",
+                                    manifest.status().message()));
+      } else {
+        size_t pos = 0;
+        while (pos < manifest->size()) {
+          size_t nl = manifest->find('\n', pos);
+          if (nl == std::string::npos) nl = manifest->size();
+          auto line = nlohmann::json::parse(manifest->substr(pos, nl - pos),
+                                            nullptr, false);
+          pos = nl + 1;
+          if (line.is_discarded() || !line.is_object()) {
             problem(where,
-                    absl::StrCat(
-                        "chain of item ", item.id, " (", item.exhibit,
-                        ") is broken: prev is ",
-                        item.prev_hex.empty() ? "empty" : item.prev_hex,
-                        ", expected ",
-                        want.empty() ? "empty (first event of the item)" : want,
-                        " (an event of this item was removed, reordered or "
-                        "altered)"));
+                    absl::StrCat("manifest ", mhex, " has a malformed line"));
+            break;
           }
-          heads[item.id] = HexOf(leaf_hash);
-          if (e.type == "acquired")
-            item_digest[item.id] = {item.sha256_hex, item.size};
-        }
-        if (e.type == "acquired" && e.details.contains("manifest")) {
-          std::string mhex = e.details.value("manifest", "");
-          auto mraw = HexDecode(mhex);
-          auto manifest =
-              mraw
-                  ? blobs_->ReadVerified(*mraw)
-                  : absl::StatusOr<std::string>(absl::DataLossError("bad hex"));
-          if (!manifest.ok()) {
-            problem(where, absl::StrCat("manifest ", mhex, ": ",
-                                        manifest.status().message()));
-          } else {
-            size_t pos = 0;
-            while (pos < manifest->size()) {
-              size_t nl = manifest->find('\n', pos);
-              if (nl == std::string::npos) nl = manifest->size();
-              auto line = nlohmann::json::parse(manifest->substr(pos, nl - pos),
-                                                nullptr, false);
-              pos = nl + 1;
-              if (line.is_discarded() || !line.is_object()) {
-                problem(where, absl::StrCat("manifest ", mhex,
-                                            " has a malformed line"));
-                break;
-              }
-              if (line.contains("item")) {
-                std::string id = line.value("item", "");
-                heads[id] = HexOf(leaf_hash);
-                item_digest[id] = {line.value("sha256", ""),
-                                   line.value("size", uint64_t{0})};
-              }
-            }
+          if (line.contains("item")) {
+            std::string id = line.value("item", "");
+            heads[id] = HexOf(leaf_hash);
+            item_digest[id] = {line.value("sha256", ""),
+                               line.value("size", uint64_t{0})};
           }
         }
+      }
+    }
+    return absl::OkStatus();
+  };
+  constexpr size_t kChunk = 4096;
+  std::vector<EventRecord> chunk;
+  std::vector<Pre> pres;
+  auto drain = [&]() -> absl::Status {
+    pres.clear();
+    pres.resize(chunk.size());
+    size_t half = chunk.size() / 2;
+    std::thread helper([&] {
+      for (size_t i = half; i < chunk.size(); ++i)
+        precompute(chunk[i], pres[i]);
+    });
+    for (size_t i = 0; i < half; ++i) precompute(chunk[i], pres[i]);
+    helper.join();
+    for (size_t i = 0; i < chunk.size(); ++i)
+      CUSTOS_RETURN_IF_ERROR(check_in_order(chunk[i], pres[i]));
+    chunk.clear();
+    return absl::OkStatus();
+  };
+  absl::Status scan = meta_->ForEachEvent(
+      0, UINT64_MAX >> 1, [&](const EventRecord& row) -> absl::Status {
+        chunk.push_back(row);
+        if (chunk.size() == kChunk) return drain();
         return absl::OkStatus();
       });
+  if (scan.ok()) scan = drain();
   if (!scan.ok())
     problem("events", absl::StrCat("scan stopped: ", scan.message()));
   uint64_t n = range.size();
