@@ -31,9 +31,9 @@ const char* EntryKindName(EntryKind k) {
     case EntryKind::kSymlink:
       return "symlink";
     case EntryKind::kBlockDevice:
-      return "block-device";
+      return "block_device";
     case EntryKind::kCharDevice:
-      return "char-device";
+      return "char_device";
     case EntryKind::kFifo:
       return "fifo";
     case EntryKind::kSocket:

@@ -40,7 +40,9 @@ enum class EntryKind {
   kSocket,
   kOther,
 };
-const char* EntryKindName(EntryKind k);  // "file", "directory", ...
+// "file", "directory", "symlink", "block_device", "char_device", "fifo",
+// "socket", "other": the names of docs/formats/event.md (manifests).
+const char* EntryKindName(EntryKind k);
 
 struct SourceEntry {
   // Path relative to the source root, raw bytes, '/'-separated; empty for

@@ -97,18 +97,24 @@ Repository::~Repository() {
   ReleaseWritersLock();
 }
 
-absl::Status Repository::Lock() {
-  if (lock_fd_ >= 0) return absl::OkStatus();
-  std::string path = dir_ + "/lock";
+namespace {
+// Opens (creating) `path` and takes flock(2) `op` on it, retrying on EINTR.
+absl::StatusOr<int> OpenAndLock(const std::string& path, int op) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoToStatus(errno, path);
-  while (::flock(fd, LOCK_EX) != 0) {
+  while (::flock(fd, op) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
     ::close(fd);
     return ErrnoToStatus(err, path);
   }
-  lock_fd_ = fd;
+  return fd;
+}
+}  // namespace
+
+absl::Status Repository::Lock() {
+  if (lock_fd_ >= 0) return absl::OkStatus();
+  CUSTOS_ASSIGN_OR_RETURN(lock_fd_, OpenAndLock(dir_ + "/lock", LOCK_EX));
   // Whatever this process read before waiting for the lock may be stale.
   if (meta_) meta_->ReleaseSnapshot();
   return absl::OkStatus();
@@ -116,16 +122,8 @@ absl::Status Repository::Lock() {
 
 absl::Status Repository::HoldWritersLock() {
   if (writers_fd_ >= 0) return absl::OkStatus();
-  std::string path = dir_ + "/blob-writers.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoToStatus(errno, path);
-  while (::flock(fd, LOCK_SH) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
-    ::close(fd);
-    return ErrnoToStatus(err, path);
-  }
-  writers_fd_ = fd;
+  CUSTOS_ASSIGN_OR_RETURN(writers_fd_,
+                          OpenAndLock(dir_ + "/blob-writers.lock", LOCK_SH));
   return absl::OkStatus();
 }
 
@@ -677,30 +675,9 @@ absl::StatusOr<CaseRecord> Repository::OpenCase(const CaseRecord& c,
 
 namespace {
 
-const char* KindName(acquire::EntryKind k) {
-  switch (k) {
-    case acquire::EntryKind::kFile:
-      return "file";
-    case acquire::EntryKind::kDirectory:
-      return "directory";
-    case acquire::EntryKind::kSymlink:
-      return "symlink";
-    case acquire::EntryKind::kBlockDevice:
-      return "block_device";
-    case acquire::EntryKind::kCharDevice:
-      return "char_device";
-    case acquire::EntryKind::kFifo:
-      return "fifo";
-    case acquire::EntryKind::kSocket:
-      return "socket";
-    default:
-      return "other";
-  }
-}
-
 ItemRecord ItemFromEntry(const acquire::SourceEntry& e) {
   ItemRecord r;
-  r.kind = KindName(e.kind);
+  r.kind = acquire::EntryKindName(e.kind);
   r.rel_path = e.path;
   r.size = e.size;
   r.sha256 = e.digests.sha256;
@@ -723,7 +700,7 @@ absl::StatusOr<std::string> ManifestLine(const acquire::SourceEntry& e,
                                          const std::string& item) {
   json j = {{"path_b64", Base64Encode(e.path)},
             {"path", EscapeBytes(e.path)},
-            {"kind", KindName(e.kind)},
+            {"kind", acquire::EntryKindName(e.kind)},
             {"size", e.size},
             {"mode", e.mode},
             {"uid", e.uid},
