@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -41,7 +42,12 @@ void MustUpdate(EVP_MD_CTX* ctx, std::string_view data) {
 Hash32 Sha256(std::string_view data) { return Sha256(data, {}); }
 
 Hash32 Sha256(std::string_view a, std::string_view b) {
-  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // One context per thread, freed when the thread exits.
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> owned(EVP_MD_CTX_new());
+  EVP_MD_CTX* ctx = owned.get();
   Hash32 out;
   unsigned int len = 0;
   CUSTOS_CHECK(EVP_DigestInit_ex2(ctx, FetchedMd(kSha256Index), nullptr) == 1);
