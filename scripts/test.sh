@@ -141,6 +141,8 @@ if command -v jq >/dev/null 2>&1; then
   done
 fi
 cp "$shared/vectors/tlog/generated/receipt-leaf5.tlog-proof" "$seeds/checkpoint/" 2>/dev/null || true
+mkdir -p "$seeds/image"  # the small PDQ reference images (under 64 KiB)
+find "$shared/vectors/pdq/images" -type f -size -64k -exec cp {} "$seeds/image/" \; 2>/dev/null || true
 if [ $fuzz_rc -eq 0 ]; then
   mapfile -t fuzzers < <(find build-fuzz/fuzz -maxdepth 1 -type f -name '*_fuzz' -perm -u+x 2>/dev/null | sort)
   [ ${#fuzzers[@]} -gt 0 ] || echo "no fuzz targets built yet (fuzz/*_fuzz.cc)"
