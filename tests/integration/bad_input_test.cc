@@ -31,24 +31,6 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out +
-         "\nstderr:\n" + r.err;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-  ASSERT_TRUE(f.flush()) << path;
-}
-
 // `r` is a refusal: exit `code`, one line on stderr "custos: error: ..."
 // containing `message`, nothing on stdout.
 void ExpectError(const RunResult& r, int code, const std::string& message) {

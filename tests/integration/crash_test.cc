@@ -150,11 +150,6 @@ std::string RandomBytes(uint64_t seed, size_t n) {
   return s;
 }
 
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
-
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;

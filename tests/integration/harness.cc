@@ -8,6 +8,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -16,6 +20,24 @@ namespace custos::testing {
 std::string CustosBin() {
   const char* p = std::getenv("CUSTOS_BIN");
   return p && *p ? p : "custos";
+}
+
+std::string Describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out +
+         "\nstderr:\n" + r.err;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << data;
+  ASSERT_TRUE(f.flush()) << path;
 }
 
 std::string TlogverifyBin() {

@@ -30,6 +30,13 @@ RunResult Run(const std::string& program, const std::vector<std::string>& args,
               const std::map<std::string, std::string>& env = {},
               const std::string& stdin_data = "");
 
+// "exit N", stdout and stderr of a run, for assertion messages.
+std::string Describe(const RunResult& r);
+// Whole file contents ("" if unreadable); and a write that must succeed
+// (a gtest failure otherwise).
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+
 inline RunResult RunCustos(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env = {}) {
   return Run(CustosBin(), args, env);

@@ -45,24 +45,6 @@ constexpr char kFoxSha256[] =
 constexpr char kFoxMd5[] = "9e107d9d372bb6826bd81d3542a419d6";
 constexpr char kFoxSha1[] = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12";
 
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-  ASSERT_TRUE(f.flush()) << path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out +
-         "\nstderr:\n" + r.err;
-}
-
 json ParseJson(const RunResult& r) {
   json j = json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << "not JSON: " << Describe(r);

@@ -37,24 +37,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
 
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out +
-         "\nstderr:\n" + r.err;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-  ASSERT_TRUE(f.flush()) << path;
-}
-
 // Every file of a repository that is not derived or transient, by relative
 // path: the database, blobs, checkpoint copies, keys and FORMAT. (log/tree
 // holds derived hashes that `open` may repair; -wal/-shm and lock are
