@@ -16,8 +16,16 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # image decoding for PDQ (src/image)
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev
+  # forensic sources (issue 3): EWF images, file systems, file types, EXIF
+  libewf-dev libtsk-dev libmagic-dev libexif-dev
+  # match index benchmark peer (issue 4; bench only)
+  libfaiss-dev
   # independent verifier (../shared/tools/tlogverify) and test tooling
   golang-go golang-golang-x-mod-dev jq hashdeep openssl python3 xxd
+  # test evidence built at test time, and peers for the forensic benchmarks
+  ewf-tools sleuthkit dosfstools mtools e2fsprogs libxml2-utils
+  # ../shared/tools/case-validate (CASE/UCO SHACL validation, offline)
+  python3-rdflib libapache-jena-java default-jre-headless
 )
 
 # One dpkg-query for all packages; anything not reported as "installed" is missing.

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "src/base/bytes.h"
+#include "src/cli/commands.h"
 #include "src/base/status_macros.h"
 #include "src/custody/checkpoint.h"
 #include "src/custody/merkle.h"
@@ -41,192 +42,6 @@ Environment:
   CUSTOS_PASSPHRASE  passphrase of the private keys (or --passphrase-file)
 
 See docs/cli.md for the full reference.)";
-
-struct Globals {
-  std::string repo_dir;
-  bool json = false;
-  bool quiet = false;
-  std::string passphrase_file;
-  std::string place;
-};
-
-class Ctx {
- public:
-  Ctx(CliEnv& env, Globals& g) : env_(env), g_(g) {}
-  std::ostream& out() { return *env_.out; }
-  std::ostream& err() { return *env_.err; }
-  bool json_mode() const { return g_.json; }
-
-  absl::Status SetupEnv() {
-    if (!g_.passphrase_file.empty()) {
-      std::ifstream f(g_.passphrase_file);
-      if (!f)
-        return absl::NotFoundError(
-            absl::StrCat("cannot read passphrase file ", g_.passphrase_file));
-      std::string line;
-      std::getline(f, line);
-      env_.repo.passphrase = std::string(absl::StripSuffix(line, "\r"));
-    } else if (auto it = env_.vars.find("CUSTOS_PASSPHRASE");
-               it != env_.vars.end()) {
-      env_.repo.passphrase = it->second;
-    }
-    if (!g_.place.empty()) env_.repo.place = g_.place;
-    return absl::OkStatus();
-  }
-  std::string RepoDir() const {
-    if (!g_.repo_dir.empty()) return g_.repo_dir;
-    if (auto it = env_.vars.find("CUSTOS_REPO");
-        it != env_.vars.end() && !it->second.empty())
-      return it->second;
-    return ".";
-  }
-  absl::StatusOr<std::unique_ptr<Repository>> Open() {
-    CUSTOS_RETURN_IF_ERROR(SetupEnv());
-    return Repository::Open(RepoDir(), env_.repo);
-  }
-  void Emit(const nlohmann::json& j) { out() << j.dump(2) << "\n"; }
-  bool ShowProgress() const {
-    return env_.stderr_is_tty && !g_.json && !g_.quiet;
-  }
-  CliEnv& env() { return env_; }
-
- private:
-  CliEnv& env_;
-  Globals& g_;
-};
-
-std::string Hex(std::string_view raw) { return HexEncode(raw); }
-std::string HexH(const crypto::Hash32& h) {
-  return HexEncode(crypto::AsView(h));
-}
-
-std::string HumanBytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  if (u == 0) return absl::StrFormat("%.0f %s", b, units[u]);
-  return absl::StrFormat("%.1f %s", b, units[u]);
-}
-
-// A one-line progress bar on stderr, redrawn at most 10 times a second.
-class ProgressBar {
- public:
-  ProgressBar(std::ostream& err, bool enabled) : err_(err), enabled_(enabled) {
-    start_ = last_ = std::chrono::steady_clock::now();
-  }
-  ~ProgressBar() { Done(); }
-  void Update(const std::string& label, uint64_t done, uint64_t total,
-              bool bytes) {
-    if (!enabled_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(100) && done != total) return;
-    last_ = now;
-    double secs = std::chrono::duration<double>(now - start_).count();
-    std::string amount =
-        bytes ? HumanBytes(static_cast<double>(done)) : std::to_string(done);
-    std::string rate = bytes && secs > 0
-                           ? absl::StrCat(" ", HumanBytes(done / secs), "/s")
-                           : "";
-    std::string bar;
-    if (total > 0) {
-      int width = 30;
-      int fill = static_cast<int>(static_cast<double>(done) /
-                                  static_cast<double>(total) * width);
-      bar = absl::StrCat("[", std::string(std::min(fill, width), '#'),
-                         std::string(width - std::min(fill, width), ' '), "] ",
-                         absl::StrFormat("%3.0f%% ", 100.0 * done / total));
-      amount += " / " + (bytes ? HumanBytes(static_cast<double>(total))
-                               : std::to_string(total));
-    }
-    err_ << "\r" << label << " " << bar << amount << rate << "\033[K"
-         << std::flush;
-    drawn_ = true;
-  }
-  void Done() {
-    if (drawn_) err_ << "\r\033[K" << std::flush;
-    drawn_ = false;
-  }
-
- private:
-  std::ostream& err_;
-  bool enabled_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_, last_;
-};
-
-json ItemJson(const repo::ItemRecord& it) {
-  json j = {{"id", it.id},
-            {"exhibit", it.exhibit},
-            {"case", it.case_id},
-            {"kind", it.kind},
-            {"source", EscapeBytes(it.source)},
-            {"size", it.size},
-            {"sha256", Hex(it.sha256)},
-            {"acquired_event", it.acquired_seq},
-            {"latest_event", it.head_seq}};
-  if (!it.parent_id.empty()) j["parent"] = it.parent_id;
-  if (!it.rel_path.empty()) j["path"] = EscapeBytes(it.rel_path);
-  if (!it.md5.empty()) j["md5"] = Hex(it.md5);
-  if (!it.sha1.empty()) j["sha1"] = Hex(it.sha1);
-  if (!it.description.empty()) j["description"] = it.description;
-  if (!it.media_type.empty()) j["media_type"] = it.media_type;
-  j["method"] = it.method;
-  j["tool"] = absl::StrCat(it.tool, " ", it.tool_version);
-  j["host"] = it.host;
-  j["mode"] = absl::StrFormat("%o", it.mode);
-  j["uid"] = it.uid;
-  j["gid"] = it.gid;
-  j["mtime"] = it.mtime;
-  j["atime"] = it.atime;
-  j["ctime"] = it.ctime;
-  if (!it.btime.empty()) j["btime"] = it.btime;
-  if (!it.symlink_target.empty())
-    j["symlink_target"] = EscapeBytes(it.symlink_target);
-  if (!it.error.empty()) j["error"] = it.error;
-  return j;
-}
-
-json EventJson(const repo::EventRecord& r) {
-  json j = {{"seq", r.seq}, {"leaf_hash", HexH(r.leaf_hash)}};
-  auto e = json::parse(r.leaf, nullptr, false);
-  if (!e.is_discarded()) j["event"] = e;
-  return j;
-}
-
-std::string EventLine(const repo::EventRecord& r) {
-  auto e = json::parse(r.leaf, nullptr, false);
-  if (e.is_discarded()) return absl::StrCat("#", r.seq, " <undecodable event>");
-  std::string items;
-  for (const auto& it : e.value("items", json::array()))
-    items += absl::StrCat(items.empty() ? "" : ",", it.value("exhibit", "?"));
-  std::string line = absl::StrFormat("#%-5d %s  %-13s %-22s", r.seq, r.time,
-                                     r.type, e["actor"].value("name", "?"));
-  if (!items.empty()) absl::StrAppend(&line, " ", items);
-  if (e.contains("to")) absl::StrAppend(&line, " -> ", e.value("to", ""));
-  if (e.contains("note"))
-    absl::StrAppend(&line, "  \"", e.value("note", ""), "\"");
-  return line;
-}
-
-absl::StatusOr<std::string> ReadFileArg(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// A vkey given literally or as @FILE / a path to a file holding it.
-absl::StatusOr<crypto::Vkey> VkeyArg(const std::string& arg) {
-  std::string text = arg;
-  if (!arg.empty() && arg[0] == '@') {
-    CUSTOS_ASSIGN_OR_RETURN(text, ReadFileArg(arg.substr(1)));
-  } else if (arg.find('+') == std::string::npos) {
-    CUSTOS_ASSIGN_OR_RETURN(text, ReadFileArg(arg));
-  }
-  text = std::string(absl::StripTrailingAsciiWhitespace(text));
-  return crypto::ParseVkey(text);
-}
 
 }  // namespace
 
@@ -266,8 +81,10 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   absl::Status status;
   int verify_exit = 0;
   auto run = [&](std::function<absl::Status()> fn) {
-    return [&status, fn] { status = fn(); };
+    return std::function<void()>([&status, fn] { status = fn(); });
   };
+  Commands cmd{ctx, run, &verify_exit};
+  (void)cmd;  // command groups in their own files: Add*Commands(app, cmd);
 
   // init
   std::string init_dir, origin, authority;

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -119,6 +120,22 @@ class MetaStore {
       const std::function<absl::Status(const ItemRecord&)>& fn) = 0;
   virtual absl::StatusOr<std::vector<ItemRecord>> ChildrenOf(
       const std::string& parent_id) = 0;
+
+  // Searchable properties of an item: media type details, EXIF, image
+  // header metadata, provenance, allocation status, hash-set matches. The
+  // authoritative copy is in the item's signed event or manifest; this is an
+  // index for search. Keys are dotted ASCII ("exif.Model", "ewf.case_number").
+  virtual absl::Status PutItemProperties(
+      const std::string& item_id,
+      const std::vector<std::pair<std::string, std::string>>& props) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ItemProperties(const std::string& item_id) = 0;
+  // Ids of items whose property `key` matches the SQL LIKE pattern.
+  virtual absl::StatusOr<std::vector<std::string>> FindItemsByProperty(
+      const std::string& key, const std::string& like_pattern) = 0;
+  // Items with this raw SHA-256 (32 bytes), oldest first.
+  virtual absl::StatusOr<std::vector<ItemRecord>> FindItemsBySha256(
+      const std::string& sha256) = 0;
 
   virtual absl::StatusOr<uint64_t> EventCount() = 0;
   virtual absl::Status InsertEvent(const EventRecord& e) = 0;

@@ -117,6 +117,33 @@ TEST_F(RepositoryTest, AcquisitionRecordsAllDigestsFromOnePass) {
   ExpectVerifies(*r);
 }
 
+TEST_F(RepositoryTest, ItemPropertiesAreIndexedAndSurviveReopen) {
+  ItemRecord item;
+  auto r = Seeded(&item);
+  ASSERT_TRUE(r->meta()
+                  .PutItemProperties(item.id, {{"exif.Model", "Pixel 7"},
+                                               {"magic.mime", "text/plain"}})
+                  .ok());
+  r.reset();
+  r = Reopen();
+  auto props = r->meta().ItemProperties(item.id);
+  ASSERT_TRUE(props.ok()) << props.status();
+  ASSERT_EQ(props->size(), 2u);
+  EXPECT_EQ((*props)[0].first, "exif.Model");
+  EXPECT_EQ((*props)[0].second, "Pixel 7");
+  auto found = r->meta().FindItemsByProperty("exif.Model", "Pixel%");
+  ASSERT_TRUE(found.ok());
+  EXPECT_THAT(*found, ::testing::ElementsAre(item.id));
+  found = r->meta().FindItemsByProperty("exif.Model", "Canon%");
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->empty());
+  auto by_hash = r->meta().FindItemsBySha256(item.sha256);
+  ASSERT_TRUE(by_hash.ok());
+  ASSERT_EQ(by_hash->size(), 1u);
+  EXPECT_EQ((*by_hash)[0].id, item.id);
+  ExpectVerifies(*r);
+}
+
 TEST_F(RepositoryTest, EventsChainPerItem) {
   ItemRecord item;
   auto r = Seeded(&item);

@@ -49,6 +49,16 @@ CREATE TABLE event_items(
 CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);
 )sql";
 
+// Tables added after format 1 was first written; created on open when absent
+// (derived indexes: their content is reproducible from the log and blobs).
+constexpr char kSchemaAdditions[] = R"sql(
+CREATE TABLE IF NOT EXISTS item_properties(
+  item_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY(item_id, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS item_properties_kv ON item_properties(key, value);
+CREATE INDEX IF NOT EXISTS items_sha256 ON items(sha256);
+)sql";
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) : db_(db) {
@@ -431,6 +441,61 @@ class SqliteMetaStore final : public MetaStore {
     return out;
   }
 
+  absl::Status PutItemProperties(
+      const std::string& item_id,
+      const std::vector<std::pair<std::string, std::string>>& props) override {
+    Stmt& s = Prep(
+        "INSERT OR REPLACE INTO item_properties(item_id,key,value) "
+        "VALUES(?,?,?)");
+    for (const auto& [k, v] : props) {
+      s.BindText(1, item_id).BindText(2, k).BindText(3, v);
+      CUSTOS_RETURN_IF_ERROR(s.Run());
+      s.Reset();
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ItemProperties(const std::string& item_id) override {
+    Stmt& s = Prep(
+        "SELECT key, value FROM item_properties WHERE item_id=? ORDER BY key");
+    s.BindText(1, item_id);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (true) {
+      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.emplace_back(s.Blob(0), s.Blob(1));
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<std::string>> FindItemsByProperty(
+      const std::string& key, const std::string& like_pattern) override {
+    Stmt& s = Prep(
+        "SELECT item_id FROM item_properties WHERE key=? AND value LIKE ? "
+        "ORDER BY item_id");
+    s.BindText(1, key).BindText(2, like_pattern);
+    std::vector<std::string> out;
+    while (true) {
+      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(s.Blob(0));
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<ItemRecord>> FindItemsBySha256(
+      const std::string& sha256) override {
+    Stmt& s = Prep(absl::StrCat("SELECT ", kItemCols,
+                                " FROM items WHERE sha256=? ORDER BY rowid")
+                       .c_str());
+    s.Bind(1, sha256);
+    std::vector<ItemRecord> out;
+    while (true) {
+      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(ReadItem(s));
+    }
+    return out;
+  }
+
   absl::StatusOr<uint64_t> EventCount() override {
     Stmt& s = Prep("SELECT count(*), coalesce(max(seq)+1, 0) FROM events");
     CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -626,6 +691,7 @@ absl::StatusOr<std::unique_ptr<MetaStore>> OpenSqliteMetaStore(
     }
     CUSTOS_RETURN_IF_ERROR(store->Exec("COMMIT"));
   }
+  CUSTOS_RETURN_IF_ERROR(store->Exec(kSchemaAdditions));
   return std::unique_ptr<MetaStore>(std::move(store));
 }
 
