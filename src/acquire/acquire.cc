@@ -19,6 +19,7 @@
 #include "src/base/absl_compat.h"
 #include "src/base/file_system.h"
 #include "src/base/status_macros.h"
+#include "src/filetype/filetype.h"
 
 namespace custos::acquire {
 
@@ -291,6 +292,7 @@ class Walker {
                         bool group_commit) {
     CUSTOS_ASSIGN_OR_RETURN(auto w, blobs_.NewWriter(options_.digests));
     uint64_t total = 0;
+    std::string head;  // the first bytes, for filetype::Describe
     bool eof = false;
     while (!eof) {
       CUSTOS_ASSIGN_OR_RETURN(std::span<char> buf, w->NextBuffer());
@@ -310,6 +312,9 @@ class Walker {
         }
         fill += static_cast<size_t>(n);
       }
+      if (options_.identify && head.size() < filetype::kIdentifyBytes)
+        head.append(buf.data(),
+                    std::min(fill, filetype::kIdentifyBytes - head.size()));
       CUSTOS_RETURN_IF_ERROR(w->AppendBuffer(fill));
       total += fill;
       progress_.bytes_done += fill;
@@ -326,6 +331,10 @@ class Walker {
     e.digests = std::move(info.digests);
     e.size = total;
     e.stored = true;
+    // Entries below the root get the MIME type (and EXIF) only: the
+    // description would double libmagic's cost per file.
+    if (options_.identify)
+      e.properties = filetype::Describe(head, &e.media_type, !group_commit);
     if (e.kind == EntryKind::kFile && total != expected)
       e.error = absl::StrCat("size changed during acquisition: stat said ",
                              expected, " bytes, read ", total);

@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "src/crypto/hash.h"
@@ -59,6 +61,11 @@ struct SourceEntry {
   uint64_t inode = 0, device = 0, nlink = 0;
   std::string symlink_target;  // raw bytes
   std::string error;           // non-empty: why this entry could not be read
+  // What the content is (src/filetype), for files and devices read with
+  // AcquireOptions::identify: MIME type from libmagic over the first 64 KiB,
+  // and properties ("file.description", "exif.Make", ...).
+  std::string media_type;
+  std::vector<std::pair<std::string, std::string>> properties;
 };
 
 struct Progress {
@@ -70,6 +77,8 @@ struct Progress {
 struct AcquireOptions {
   unsigned digests = crypto::kSha256;
   bool follow_symlinks = false;
+  // Identify the content of files read (libmagic + EXIF, src/filetype).
+  bool identify = true;
   // Called from the acquiring thread, at most every few MiB.
   std::function<void(const Progress&)> progress;
 };

@@ -5,17 +5,21 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "src/base/bytes.h"
-#include "src/cli/commands.h"
 #include "src/base/status_macros.h"
+#include "src/cli/commands.h"
 #include "src/custody/checkpoint.h"
 #include "src/custody/merkle.h"
 
@@ -27,7 +31,8 @@ using repo::Repository;
 
 constexpr char kExitCodes[] = R"(Exit codes:
   0   success
-  1   verification found problems (verify, verify-receipt)
+  1   verification found problems (verify, verify-receipt), differences
+      found (audit)
   2   usage error or malformed input
   3   not found (path, repository, item, actor, case, event)
   4   permission denied: file permissions, wrong passphrase, revoked or
@@ -35,6 +40,7 @@ constexpr char kExitCodes[] = R"(Exit codes:
   5   disk full
   6   conflict: already exists, newer repository format, busy
   7   data loss: corrupt repository or input
+  8   partial: committed but incomplete (extract: a volume failed)
   70  internal error
 
 Environment:
@@ -84,6 +90,10 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     return std::function<void()>([&status, fn] { status = fn(); });
   };
   Commands cmd{ctx, run, &verify_exit};
+  AddHashsetCommands(app, cmd);
+  AddExtractCommands(app, cmd);
+  AddExportCommands(app, cmd);
+  AddListCommands(app, cmd);
   (void)cmd;  // command groups in their own files: Add*Commands(app, cmd);
 
   // init
@@ -249,6 +259,11 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
                         "Also compute SHA-1 (same read pass)");
   acquire_cmd->add_flag("--follow-symlinks", acq.follow_symlinks,
                         "Follow symbolic links");
+  acquire_cmd
+      ->add_option("--format", acq.format,
+                   "How to read the sources: auto (default), ewf, raw, split, "
+                   "file")
+      ->check(CLI::IsMember({"auto", "ewf", "raw", "split", "file"}));
   acquire_cmd->footer(
       "Each source becomes one exhibit item and one signed 'acquired' event. "
       "Files are\n"
@@ -258,7 +273,40 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       "blob with\n"
       "its raw name bytes, times, mode and owner; symlinks and special files "
       "are recorded,\n"
-      "not followed or read; unreadable entries are listed with the error.");
+      "not followed or read; unreadable entries are listed with the error.\n"
+      "Every file read is identified by content (libmagic: media_type; EXIF "
+      "of photos as\n"
+      "exif.* properties, see `custos show` and `custos items --property`).\n"
+      "\n"
+      "Disk images (docs/formats/images.md). An E01 (EWF) image, recognised "
+      "by its\n"
+      "signature, is acquired as ONE item with all its segment files (E01, "
+      "E02, ...,\n"
+      "found from the first; each stored as a blob). The media data is "
+      "decompressed\n"
+      "and hashed (MD5, SHA-1, SHA-256) and compared with the hashes stored "
+      "in the\n"
+      "image: 'verified', 'no_stored_hash', or 'mismatch'/'chunk_errors' - "
+      "still\n"
+      "recorded, flagged as the property ewf.verification and told on "
+      "stderr, exit 1.\n"
+      "Header metadata (case and evidence number, examiner, notes, dates, "
+      "software)\n"
+      "become ewf.* properties and part of the signed event. A missing, "
+      "truncated or\n"
+      "damaged segment is refused with an error naming it; nothing is "
+      "recorded.\n"
+      "NAME.001 is a split raw image: NAME.002, ... are found and "
+      "concatenated into one\n"
+      "raw_image item whose SHA-256 is that of the whole media stream. "
+      "--format raw\n"
+      "records a single raw/dd file as a raw_image.\n"
+      "\n"
+      "Exit codes: 0 ok; 1 recorded, but an image failed verification; 2 "
+      "usage;\n"
+      "3 source not found or image segment missing; 4 permission; 5 disk "
+      "full;\n"
+      "6 conflict; 7 damaged image or repository (nothing recorded).");
   acquire_cmd->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     acq.digests = unsigned{crypto::kSha256} |
@@ -282,6 +330,47 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       j["files"] = s.files;
       j["bytes"] = s.bytes;
       j["unreadable"] = s.unreadable;
+      json bad = json::array();
+      for (const auto& h : s.known_bad) {
+        bad.push_back({{"item", h.item_id},
+                       {"path", h.path},
+                       {"set", h.set},
+                       {"category", h.category},
+                       {"algorithm", h.algorithm},
+                       {"hash", h.hash_hex},
+                       {"event", h.event_seq}});
+        // Told loudly, also in --json mode (on stderr).
+        ctx.err() << "WARNING: KNOWN-BAD FILE in " << s.item.exhibit << ": "
+                  << (h.path.empty() ? EscapeBytes(s.item.source) : h.path)
+                  << " matches hash set " << h.set << " (category "
+                  << h.category << ", " << h.algorithm << " " << h.hash_hex
+                  << ")"
+                  << (h.event_seq ? absl::StrCat(", event #", h.event_seq)
+                                  : std::string())
+                  << "\n";
+      }
+      j["known_bad"] = bad;
+      j["known_good"] = s.known_good;
+      if (!s.image_format.empty()) {
+        j["image_format"] = s.image_format;
+        if (!s.verification.empty()) j["verification"] = s.verification;
+        j["warnings"] = s.warnings;
+        json props = json::object();
+        if (auto pr = r->meta().ItemProperties(s.item.id); pr.ok())
+          for (const auto& [k, v] : *pr) props[k] = v;
+        j["properties"] = props;
+      }
+      // Told loudly, also in --json mode (on stderr).
+      for (const auto& w : s.warnings)
+        ctx.err() << "WARNING: " << s.item.exhibit << " ("
+                  << EscapeBytes(s.item.source) << "): " << w << "\n";
+      if (s.verification == "mismatch" || s.verification == "chunk_errors")
+        verify_exit = repo::kExitVerifyFailed;
+      if (!s.known_files_error.empty()) {
+        j["known_files_error"] = s.known_files_error;
+        ctx.err() << "WARNING: the known-file check of " << s.item.exhibit
+                  << " failed: " << s.known_files_error << "\n";
+      }
       arr.push_back(j);
       if (!ctx.json_mode()) {
         ctx.out() << "Acquired " << s.item.exhibit << " (" << s.item.kind
@@ -295,6 +384,32 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
           ctx.out() << "  sha1 " << Hex(s.item.sha1) << "\n";
         for (const auto& u : s.unreadable)
           ctx.out() << "  UNREADABLE: " << u << "\n";
+        if (s.image_format == "ewf") {
+          std::map<std::string, std::string> p;
+          if (auto pr = r->meta().ItemProperties(s.item.id); pr.ok())
+            p.insert(pr->begin(), pr->end());
+          ctx.out() << "  EWF image, " << p["ewf.segment_count"]
+                    << " segment(s), media "
+                    << HumanBytes(static_cast<double>(std::strtoull(
+                           p["ewf.media_size"].c_str(), nullptr, 10)))
+                    << "\n  media md5    " << p["ewf.media_md5"]
+                    << "\n  media sha1   " << p["ewf.media_sha1"]
+                    << "\n  media sha256 " << p["ewf.media_sha256"]
+                    << "\n  stored md5   "
+                    << (p["ewf.stored_md5"].empty() ? "-" : p["ewf.stored_md5"])
+                    << "\n  stored sha1  "
+                    << (p["ewf.stored_sha1"].empty() ? "-"
+                                                     : p["ewf.stored_sha1"])
+                    << "\n  verification: "
+                    << (s.verification == "verified"
+                            ? "VERIFIED (stored hashes match the media data)"
+                        : s.verification == "mismatch"
+                            ? "MISMATCH (see warning)"
+                        : s.verification == "chunk_errors"
+                            ? "DAMAGED CHUNKS (see warning)"
+                            : "no stored hash in the image")
+                    << "\n";
+        }
       }
     }
     if (ctx.json_mode()) ctx.Emit({{"items", arr}, {"seconds", secs}});
@@ -398,12 +513,19 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     j["events"] = seqs;
     CUSTOS_ASSIGN_OR_RETURN(auto kids, r->meta().ChildrenOf(it->id));
     j["children"] = kids.size();
+    CUSTOS_ASSIGN_OR_RETURN(auto props, r->meta().ItemProperties(it->id));
+    json pj = json::object();
+    for (const auto& [k, v] : props) pj[k] = v;
     if (ctx.json_mode()) {
+      j["properties"] = pj;
       ctx.Emit(j);
     } else {
       for (const auto& [k, v] : j.items())
         ctx.out() << absl::StrFormat(
             "%-15s %s\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+      if (!props.empty()) ctx.out() << "properties:\n";
+      for (const auto& [k, v] : props)
+        ctx.out() << absl::StrFormat("  %-32s %s\n", k, EscapeBytes(v));
       for (size_t i = 0; i < kids.size() && i < 50; ++i)
         ctx.out() << "  " << Hex(kids[i].sha256).substr(0, 16) << "  "
                   << EscapeBytes(kids[i].rel_path) << "\n";
@@ -420,11 +542,77 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   items->add_option("--case", items_case, "Only this case");
   items->add_flag("--all", items_all,
                   "Include files inside acquired directories");
+  std::vector<std::string> items_props;
+  items->add_option(
+      "--property", items_props,
+      "KEY=PATTERN: only items whose property KEY matches PATTERN (SQL LIKE: "
+      "% any run, _ one character; case-insensitive for ASCII); repeat to "
+      "require all. Implies --all");
+  std::string items_type;
+  items->add_option("--type", items_type,
+                    "Only items whose media type matches (SQL LIKE pattern, "
+                    "e.g. image/%)");
+  items->footer(
+      "Properties are set at acquisition: media type and description "
+      "(libmagic),\n"
+      "EXIF of photos (exif.Make, exif.Model, exif.DateTimeOriginal, "
+      "exif.gps.latitude,\n"
+      "...), EWF image header metadata (ewf.case_number, ewf.examiner, "
+      "ewf.verification, ...).\n"
+      "Examples:\n"
+      "  custos items --property exif.Make=Canon\n"
+      "  custos items --property 'ewf.verification=MISMATCH'\n"
+      "  custos items --type 'image/%'\n"
+      "Exit codes: 0 ok (also when nothing matches); 2 usage; 3 no "
+      "repository.");
   items->callback(run([&]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     json arr = json::array();
+    // Property filters: the intersection of the items matching each one.
+    std::optional<std::set<std::string>> wanted;
+    for (const auto& kv : items_props) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return absl::InvalidArgumentError(
+            absl::StrCat("--property wants KEY=PATTERN, got \"", kv, "\""));
+      CUSTOS_ASSIGN_OR_RETURN(
+          auto ids,
+          r->meta().FindItemsByProperty(kv.substr(0, eq), kv.substr(eq + 1)));
+      std::set<std::string> got(ids.begin(), ids.end());
+      if (!wanted) {
+        wanted = std::move(got);
+      } else {
+        std::set<std::string> both;
+        for (const auto& id : *wanted)
+          if (got.count(id)) both.insert(id);
+        wanted = std::move(both);
+      }
+    }
+    if (wanted) items_all = true;
+    auto like = [](std::string_view text, std::string_view pat) -> bool {
+      // SQL LIKE with % and _, ASCII case-insensitive (as SQLite's LIKE).
+      std::vector<std::vector<bool>> m(pat.size() + 1,
+                                       std::vector<bool>(text.size() + 1));
+      m[0][0] = true;
+      for (size_t i = 1; i <= pat.size(); ++i) {
+        m[i][0] = m[i - 1][0] && pat[i - 1] == '%';
+        for (size_t k = 1; k <= text.size(); ++k) {
+          char p = pat[i - 1];
+          if (p == '%')
+            m[i][k] = m[i - 1][k] || m[i][k - 1];
+          else
+            m[i][k] = m[i - 1][k - 1] &&
+                      (p == '_' || absl::ascii_tolower(p) ==
+                                       absl::ascii_tolower(text[k - 1]));
+        }
+      }
+      return m[pat.size()][text.size()];
+    };
     CUSTOS_RETURN_IF_ERROR(r->meta().ForEachItem(
         items_case, items_all, [&](const repo::ItemRecord& it) {
+          if (wanted && !wanted->count(it.id)) return absl::OkStatus();
+          if (!items_type.empty() && !like(it.media_type, items_type))
+            return absl::OkStatus();
           if (ctx.json_mode())
             arr.push_back(ItemJson(it));
           else

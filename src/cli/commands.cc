@@ -94,5 +94,4 @@ absl::StatusOr<crypto::Vkey> VkeyArg(const std::string& arg) {
   return crypto::ParseVkey(text);
 }
 
-
 }  // namespace custos::cli

@@ -133,7 +133,6 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
-
 std::string Hex(std::string_view raw);
 std::string HexH(const crypto::Hash32& h);
 std::string HumanBytes(double b);
@@ -155,6 +154,10 @@ struct Commands {
 
 // Command groups defined in their own files.
 // (Each: void AddXxxCommands(CLI::App& app, Commands& cmd);)
+void AddHashsetCommands(CLI::App& app, Commands& cmd);  // hashset_cmd.cc
+void AddExtractCommands(CLI::App& app, Commands& cmd);  // extract_cmd.cc
+void AddExportCommands(CLI::App& app, Commands& cmd);   // export_cmd.cc
+void AddListCommands(CLI::App& app, Commands& cmd);     // list_cmd.cc
 
 }  // namespace custos::cli
 

@@ -17,8 +17,12 @@ using nlohmann::json;
 
 const std::set<std::string, std::less<>>& CustodyTypes() {
   static const auto* t = new std::set<std::string, std::less<>>{
-      "acquired", "accessed", "analysed", "transferred", "received",
-      "exported", "returned", "disposed", "note"};
+      "acquired", "accessed", "analysed", "transferred", "received", "exported",
+      "returned", "disposed", "note",
+      // file-system extraction (docs/formats/extraction.md)
+      "extracted",
+      // hash lists (docs/formats/hash-lists.md)
+      "list_imported", "list_entries_removed"};
   return *t;
 }
 const std::set<std::string, std::less<>>& AuthorityTypes() {
@@ -107,6 +111,10 @@ bool IsAuthorityOnlyType(std::string_view type) {
 }
 bool IsCustodyEventType(std::string_view type) {
   return CustodyTypes().count(type) > 0;
+}
+bool EventTypeMayHaveNoItems(std::string_view type) {
+  return type == "note" || type == "list_imported" ||
+         type == "list_entries_removed";
 }
 bool IsKnownRole(std::string_view role) {
   return role == "examiner" || role == "custodian" || role == "investigator" ||

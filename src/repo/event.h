@@ -37,6 +37,8 @@ bool IsKnownEventType(std::string_view type);
 bool IsAuthorityOnlyType(std::string_view type);
 // Types a person records with `custos event add`.
 bool IsCustodyEventType(std::string_view type);
+// Types whose events may concern no item (notes, hash-list changes).
+bool EventTypeMayHaveNoItems(std::string_view type);
 bool IsKnownRole(std::string_view role);
 
 struct EventItem {

@@ -22,6 +22,7 @@
 #include "src/base/status_macros.h"
 #include "src/custody/merkle.h"
 #include "src/repo/canonical_json.h"
+#include "src/repo/repository_internal.h"
 
 namespace custos::repo {
 namespace {
@@ -32,17 +33,9 @@ using nlohmann::json;
 constexpr char kFormatFile[] = "FORMAT";
 constexpr char kFormatMagic[] = "custos-repository";
 constexpr char kDbFile[] = "custos.db";
-constexpr char kToolName[] = "custos";
-constexpr char kToolVersion[] = "0.1.0";
 
 std::string HexOf(const crypto::Hash32& h) {
   return HexEncode(crypto::AsView(h));
-}
-
-std::string HostName() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
 }
 
 }  // namespace
@@ -72,22 +65,6 @@ int ExitCodeFor(const absl::Status& s) {
       return kExitInternal;
   }
 }
-
-// One event waiting to be appended.
-struct Repository::Pending {
-  Event event;  // seq, time, origin, authority, prevs and sig filled at commit
-  std::set<std::string> new_items;            // created by this event
-  std::vector<std::string> covered_children;  // children created (manifest)
-  const crypto::Ed25519PrivateKey* signer = nullptr;
-  std::string registered_key;  // the key the log checks the signature against
-};
-
-struct Repository::Batch {
-  std::vector<Pending> events;
-  std::vector<std::unique_ptr<crypto::Ed25519PrivateKey>> keys;
-  // Domain-table changes, run inside the transaction with the assigned seqs.
-  std::function<absl::Status(MetaStore&, const std::vector<uint64_t>&)> apply;
-};
 
 Repository::Repository(std::string dir, RepoEnv env)
     : dir_(std::move(dir)), env_(std::move(env)) {}
@@ -692,6 +669,7 @@ ItemRecord ItemFromEntry(const acquire::SourceEntry& e) {
   if (e.btime_ns >= 0) r.btime = FormatNanoTime(e.btime_ns);
   r.symlink_target = e.symlink_target;
   r.error = e.error;
+  r.media_type = e.media_type;
   return r;
 }
 
@@ -717,6 +695,7 @@ absl::StatusOr<std::string> ManifestLine(const acquire::SourceEntry& e,
     j["target"] = EscapeBytes(e.symlink_target);
   }
   if (!e.error.empty()) j["error"] = e.error;
+  if (!e.media_type.empty()) j["media_type"] = e.media_type;
   if (!item.empty()) j["item"] = item;
   CUSTOS_ASSIGN_OR_RETURN(std::string line, CanonicalJson(j));
   return line + "\n";
@@ -772,11 +751,21 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
   } release_writers{this};
   std::vector<AcquiredSource> results;
   std::vector<std::vector<ItemRecord>> children(sources.size());
+  std::vector<ItemPropertyList> props(sources.size());  // filetype, images
   Batch batch;
   const std::string host = HostName();
   for (size_t si = 0; si < sources.size(); ++si) {
     const std::string& source = sources[si];
     AcquiredSource res;
+    // Disk images (E01 sets, raw, split raw): src/repo/image_acquire.cc.
+    CUSTOS_ASSIGN_OR_RETURN(
+        bool image,
+        AcquireImageSource(source, exhibits[si], req, actor, key.get(), batch,
+                           res, children[si], props[si]));
+    if (image) {
+      results.push_back(std::move(res));
+      continue;
+    }
     std::unique_ptr<store::BlobWriter> manifest;
     ItemRecord top;
     bool have_root = false;
@@ -795,6 +784,8 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
           if (!have_root) {
             have_root = true;
             top = ItemFromEntry(e);
+            if (!e.properties.empty())
+              props[si].push_back({"", e.properties});  // id set below
             if (e.kind == acquire::EntryKind::kDirectory) {
               CUSTOS_ASSIGN_OR_RETURN(manifest, blobs_->NewWriter());
             } else {
@@ -808,6 +799,8 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
             ItemRecord child = ItemFromEntry(e);
             child.id = env_.random->Uuid4();
             child_id = child.id;
+            if (!e.properties.empty())
+              props[si].push_back({child.id, e.properties});
             ++res.files;
             res.bytes += e.size;
             children[si].push_back(std::move(child));
@@ -832,7 +825,9 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
     top.tool = kToolName;
     top.tool_version = kToolVersion;
     top.host = host;
-    top.media_type = top.kind == "directory" ? "inode/directory" : "";
+    if (top.kind == "directory") top.media_type = "inode/directory";
+    for (auto& [id, kv] : props[si])
+      if (id.empty()) id = top.id;
     json details = {{"method", top.method},
                     {"tool", top.tool},
                     {"tool_version", top.tool_version},
@@ -844,6 +839,7 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
                     {"files", res.files},
                     {"bytes", res.bytes},
                     {"unreadable", unreadable.size()}};
+    if (!top.media_type.empty()) details["media_type"] = top.media_type;
     if (manifest) {
       CUSTOS_ASSIGN_OR_RETURN(store::BlobInfo info, manifest->Commit());
       top.sha256 = info.digests.sha256;
@@ -906,10 +902,13 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
         ch.acquired_seq = ch.head_seq = seqs[si];
         CUSTOS_RETURN_IF_ERROR(m.InsertItem(ch));
       }
+      for (const auto& [id, kv] : props[si])
+        CUSTOS_RETURN_IF_ERROR(m.PutItemProperties(id, kv));
     }
     return absl::OkStatus();
   };
   CUSTOS_RETURN_IF_ERROR(Commit(batch).status());
+  CheckAcquiredKnownFiles(results, actor.id);  // src/repo/known_files.cc
   return results;
 }
 
@@ -919,7 +918,8 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
   std::map<std::string, const crypto::Ed25519PrivateKey*> keys;
   std::map<std::string, ActorRecord> actors;  // resolved once per batch
   for (const auto& r : requests) {
-    if (!IsCustodyEventType(r.type) || r.type == "acquired")
+    if (!IsCustodyEventType(r.type) || r.type == "acquired" ||
+        r.type == "extracted")
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown event type \"", r.type,
           "\" (one of: accessed, analysed, transferred, received, exported, "
@@ -965,7 +965,7 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
             absl::StrCat("unknown case \"", r.case_id, "\""));
       p.event.case_id = r.case_id;
     }
-    if (p.event.items.empty() && r.type != "note")
+    if (p.event.items.empty() && !EventTypeMayHaveNoItems(r.type))
       return absl::InvalidArgumentError(
           "name the item(s) this event concerns with --item");
     p.event.place = r.place;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -67,6 +68,21 @@ struct AcquireRequest {
   unsigned digests = crypto::kSha256;
   bool follow_symlinks = false;
   std::function<void(const acquire::Progress&)> progress;
+  // How sources are read (docs/formats/images.md): "" or "auto" (an EWF
+  // signature makes an E01 set, NAME.001 a split raw image, anything else
+  // a file, directory or device), "ewf", "raw" (one raw/dd image file or
+  // device as a raw_image item), "split", or "file" (never an image).
+  std::string format;
+};
+
+// A known-bad hash-set match of an item (Repository::CheckKnownFiles,
+// src/repo/known_files.h; docs/formats/hashset.md).
+struct KnownBadHit {
+  std::string item_id, exhibit;
+  std::string path;  // escaped path inside the exhibit ("" for the exhibit)
+  std::string set, category, flags;
+  std::string algorithm, hash_hex;
+  uint64_t event_seq = 0;  // the `analysed` event; 0 if recorded before
 };
 
 struct AcquiredSource {
@@ -75,7 +91,30 @@ struct AcquiredSource {
   uint64_t new_blobs = 0, deduplicated = 0;
   std::vector<std::string> unreadable;  // escaped path + ": " + error
   uint64_t event_seq = 0;
+  // Known-file check after the acquisition was committed.
+  std::vector<KnownBadHit> known_bad;
+  uint64_t known_good = 0;        // items set aside by known-good sets
+  std::string known_files_error;  // "" unless the check itself failed
+  // Images only (src/repo/image_acquire.cc): "ewf", "raw", "split_raw".
+  std::string image_format;
+  // EWF stored-hash verification: "verified", "mismatch", "chunk_errors",
+  // "no_stored_hash" (docs/formats/images.md); "" for other sources.
+  std::string verification;
+  // Things the examiner must be told loudly (hash mismatch, damaged
+  // chunks); the acquisition was recorded with them.
+  std::vector<std::string> warnings;
 };
+
+// Searchable properties for items being created: (item id, key/values).
+using ItemPropertyList = std::vector<
+    std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>;
+
+struct HashSetImportRequest;  // src/repo/known_files.h
+struct HashSetImportResult;
+struct KnownFileReport;
+
+struct ExtractRequest;  // src/repo/extract.h
+struct ExtractResult;
 
 struct EventRequest {
   std::string type;
@@ -138,6 +177,22 @@ class Repository {
                                       const std::string& actor);
   absl::StatusOr<std::vector<AcquiredSource>> Acquire(
       const std::vector<std::string>& sources, const AcquireRequest& request);
+  // Walks the file systems of a disk-image item and records one signed
+  // `extracted` event with a derived item per file (src/repo/extract.h,
+  // docs/formats/extraction.md). Defined in extract.cc.
+  absl::StatusOr<ExtractResult> Extract(const ExtractRequest& request);
+  // Known-file hash sets in DIR/hashsets (src/repo/known_files.h,
+  // docs/formats/hashset.md). Defined in known_files.cc. Each change is
+  // one signed `note` event; CheckKnownFiles records one signed `analysed`
+  // event per known-bad match.
+  absl::StatusOr<HashSetImportResult> ImportHashSet(
+      const HashSetImportRequest& request);
+  absl::StatusOr<uint64_t> RemoveHashSet(const std::string& name,
+                                         const std::string& actor);
+  absl::StatusOr<std::vector<std::string>> CompactHashSets(
+      const std::string& name, const std::string& actor);
+  absl::StatusOr<KnownFileReport> CheckKnownFiles(
+      const std::vector<std::string>& item_ids, const std::string& actor);
   // Appends the events as one batch with one checkpoint.
   absl::StatusOr<std::vector<EventRecord>> AddEvents(
       const std::vector<EventRequest>& requests);
@@ -174,6 +229,18 @@ class Repository {
   absl::Status RefreshTree();
   absl::StatusOr<std::vector<EventRecord>> Commit(Batch& batch);
   absl::StatusOr<ItemRecord> ResolveItem(const std::string& key);
+  // Acquires `source` if it is a disk image (E01 set, raw, split raw; by
+  // request.format or detection) and adds its `acquired` event to `batch`;
+  // false if it is not an image. Defined in image_acquire.cc.
+  absl::StatusOr<bool> AcquireImageSource(
+      const std::string& source, const std::string& exhibit,
+      const AcquireRequest& request, const ActorRecord& actor,
+      const crypto::Ed25519PrivateKey* key, Batch& batch, AcquiredSource& res,
+      std::vector<ItemRecord>& children, ItemPropertyList& props);
+  // CheckKnownFiles for freshly acquired sources; never fails the
+  // (already committed) acquisition: errors go to known_files_error.
+  void CheckAcquiredKnownFiles(std::vector<AcquiredSource>& results,
+                               const std::string& actor_id);
   absl::StatusOr<ActorRecord> ResolveActor(const std::string& key);
 
   std::string dir_;
@@ -200,6 +267,7 @@ enum ExitCode : int {
   kExitDiskFull = 5,
   kExitConflict = 6,  // already exists, newer format, precondition
   kExitDataLoss = 7,  // corrupt repository or input
+  kExitPartial = 8,   // committed, but incomplete (extract: a volume failed)
   kExitInternal = 70,
 };
 int ExitCodeFor(const absl::Status& status);

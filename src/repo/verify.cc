@@ -62,6 +62,9 @@ absl::StatusOr<VerifyReport> Repository::Verify(
   std::map<std::string, std::string> heads;  // item -> leaf hash hex
   std::map<std::string, std::pair<std::string, uint64_t>>
       item_digest;  // from events
+  // Items whose signed manifest line says the content was hashed but not
+  // stored: no blob is expected for them.
+  std::set<std::string> unstored_items;
   // Roots are recomputed at every size that some checkpoint (in the
   // database or on disk) claims, and only there: memory stays independent
   // of the log's length.
@@ -190,7 +193,10 @@ absl::StatusOr<VerifyReport> Repository::Verify(
       if (e.type == "acquired")
         item_digest[item.id] = {item.sha256_hex, item.size};
     }
-    if (e.type == "acquired" && e.details.contains("manifest")) {
+    // Directory acquisitions and file-system extractions list the items
+    // they create in a manifest blob (event.md, extraction.md).
+    if ((e.type == "acquired" || e.type == "extracted") &&
+        e.details.contains("manifest")) {
       std::string mhex = e.details.value("manifest", "");
       auto mraw = HexDecode(mhex);
       auto manifest =
@@ -217,6 +223,9 @@ absl::StatusOr<VerifyReport> Repository::Verify(
             heads[id] = HexOf(leaf_hash);
             item_digest[id] = {line.value("sha256", ""),
                                line.value("size", uint64_t{0})};
+            // `custos extract --no-content` hashes without storing.
+            if (line.value("content", "") == "not_stored")
+              unstored_items.insert(id);
           }
         }
       }
@@ -289,7 +298,8 @@ absl::StatusOr<VerifyReport> Repository::Verify(
                                  "/", it.size, " differ from the signed log: ",
                                  d->second.first, "/", d->second.second));
           }
-          if (!it.sha256.empty() && seen_digest.insert(it.sha256).second)
+          if (!it.sha256.empty() && !unstored_items.count(it.id) &&
+              seen_digest.insert(it.sha256).second)
             blobs_to_check.push_back({it.sha256, where});
           return absl::OkStatus();
         });
