@@ -112,6 +112,8 @@ fi
 section "asan (build-asan/: ASan+UBSan, ctest -LE slow)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Leaks inside system libraries we do not own (documented in the file).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/scripts/lsan.supp:print_suppressions=0}"
 configure build-asan -DCUSTOS_SANITIZE=ON -DCUSTOS_BUILD_TESTS=ON -DCUSTOS_BUILD_BENCHMARKS=OFF \
   -DCUSTOS_BUILD_FUZZERS=OFF && cmake --build build-asan -j "$jobs" \
   && ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs" \

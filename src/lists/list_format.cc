@@ -43,7 +43,10 @@ absl::StatusOr<int> SmallInt(uint64_t line, std::string_view field,
 }
 
 std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos)
+  // Quoted also when it starts or ends with blanks: lines are trimmed.
+  bool edge_blank = !s.empty() && (s.front() == ' ' || s.front() == '\t' ||
+                                   s.back() == ' ' || s.back() == '\t');
+  if (!edge_blank && s.find_first_of(",\"\r\n") == std::string_view::npos)
     return std::string(s);
   std::string out = "\"";
   for (char c : s) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -701,9 +702,14 @@ class StoredEwfReader final : public acquire::MediaReader {
   std::unique_ptr<acquire::EwfImage> img_;
 };
 
+// Absolute: the links live in another directory, so a repository given as a
+// relative path (`--repo r`) must not become a link relative to that
+// directory.
 std::string BlobPath(const std::string& repo_dir, const std::string& hex) {
-  return absl::StrCat(repo_dir, "/blobs/sha256/", hex.substr(0, 2), "/",
-                      hex.substr(2, 2), "/", hex);
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(repo_dir, ec);
+  return absl::StrCat(ec ? repo_dir : dir.string(), "/blobs/sha256/",
+                      hex.substr(0, 2), "/", hex.substr(2, 2), "/", hex);
 }
 
 }  // namespace

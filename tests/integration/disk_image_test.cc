@@ -208,6 +208,41 @@ TEST_F(ImageTest, MultiSegmentE01IsOneVerifiedItem) {
     (void)e;  // (directories of other runs may exist; nothing to assert)
 }
 
+// Regression: extraction re-opens an acquired E01 from the vault through
+// links named like the segments; with the repository given as a relative
+// path those links once pointed nowhere ("unable to open handle").
+TEST_F(ImageTest, E01FromARelativeRepositoryIsExtracted) {
+  std::string fat = ev_ + "/fat.img";
+  ASSERT_EQ(custos::testing::Run("/usr/sbin/mkfs.vfat", {"-C", fat, "4096"})
+                .exit_code,
+            0);
+  acquire::testing::WriteBytes(ev_ + "/a.txt", "hello\n");
+  RunResult cp = custos::testing::Run("/usr/bin/mcopy",
+                                      {"-i", fat, ev_ + "/a.txt", "::a.txt"});
+  ASSERT_EQ(cp.exit_code, 0) << Describe(cp);
+  acquire::testing::E01Options o;
+  o.compression = "none";
+  ASSERT_TRUE(acquire::testing::MakeE01(fat, ev_ + "/fat", o));
+  std::string rel = fs::relative(repo_).string();
+  ASSERT_NE(rel.front(), '/');
+  RunResult r =
+      RunCustos({"--repo", rel, "--json", "acquire", ev_ + "/fat.E01", "--case",
+                 "C-1", "--actor", "Anna de Vries", "--exhibit", "EXH-E01"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  r = RunCustos({"--repo", rel, "--json", "extract", "EXH-E01", "--actor",
+                 "Anna de Vries"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json items = J({"items", "--all"});
+  bool found = false;
+  for (const auto& it : items)
+    if (it.value("path", "").ends_with("a.txt")) {
+      found = true;
+      EXPECT_EQ(it["sha256"], ToolHash("sha256sum", ev_ + "/a.txt"));
+    }
+  EXPECT_TRUE(found) << items.dump(1);
+  ExpectVerifies();
+}
+
 TEST_F(ImageTest, SingleSegmentUncompressedAndEwfxSha256) {
   acquire::testing::E01Options o;
   o.compression = "none";
