@@ -8,12 +8,22 @@
 //                                         Q lookups per thread, half hits
 //                                         (digests of the generated set) and
 //                                         half misses, shuffled; batched
-//                                         (ContainsBatch) and one by one
+//                                         (ContainsBatch), batched with
+//                                         matches (LookupBatch: the path of
+//                                         known-file matching and `custos
+//                                         hashset lookup`) and one by one
 //                                         (Lookup); prints VmHWM/VmRSS
 //   hashset_bench gen-rds3 FILE ROWS      an RDSv3-shaped SQLite database
 //                                         (table FILE: sha256, sha1, md5,
 //                                         crc32, file_name, file_size,
 //                                         package_id; random hex digests)
+//   hashset_bench import-rds3 FILE DIR [serial] [MIB]
+//                                         ImportRds3 of FILE into a new store
+//                                         DIR through Import (no repository,
+//                                         no source hash): the pipelined
+//                                         importer, or with `serial` sort and
+//                                         spill on the parsing thread; MIB of
+//                                         buffers (default 512)
 #include <sqlite3.h>
 #include <sys/resource.h>
 
@@ -29,6 +39,7 @@
 #include <vector>
 
 #include "src/hashset/hashset.h"
+#include "src/hashset/parsers.h"
 
 namespace {
 
@@ -135,7 +146,10 @@ int Lookup(const std::string& dir, uint64_t n, uint64_t q, int threads,
     }
     expect_hits[t] = hits;
   }
-  auto run = [&](bool batch, const char* label) {
+  // mode 0: ContainsBatch (hit or not); 1: Lookup() one at a time;
+  // 2: LookupBatch, the path of known-file matching and `custos hashset
+  // lookup` (Match objects for the hits).
+  auto run = [&](int mode, const char* label) {
     std::atomic<uint64_t> found{0};
     double cpu0 = CpuSecs();
     auto t0 = Clock::now();
@@ -144,12 +158,21 @@ int Lookup(const std::string& dir, uint64_t n, uint64_t q, int threads,
       th.emplace_back([&, t] {
         const uint8_t* qs = queries[t].data();
         uint64_t f = 0;
-        if (batch) {
+        if (mode == 0) {
           std::vector<uint8_t> hit(4096);
           for (uint64_t i = 0; i < q; i += 4096) {
             size_t k = std::min<uint64_t>(4096, q - i);
             f +=
                 s.ContainsBatch(Algorithm::kSha256, qs + i * 32, k, hit.data());
+          }
+        } else if (mode == 2) {
+          // In slices of 64K digests, as a caller with many items would.
+          std::vector<std::pair<size_t, custos::hashset::Match>> m;
+          for (uint64_t i = 0; i < q; i += 65536) {
+            size_t k = std::min<uint64_t>(65536, q - i);
+            m.clear();
+            s.LookupBatch(Algorithm::kSha256, qs + i * 32, k, &m);
+            f += m.size();
           }
         } else {
           std::vector<custos::hashset::Match> m;
@@ -170,7 +193,7 @@ int Lookup(const std::string& dir, uint64_t n, uint64_t q, int threads,
     uint64_t want = 0;
     for (auto h : expect_hits) want += h;
     std::printf(
-        "lookup %-6s threads=%d lookups=%llu secs=%.2f lookups_per_s=%.0f "
+        "lookup %-11s threads=%d lookups=%llu secs=%.2f lookups_per_s=%.0f "
         "cpu_s=%.2f lookups_per_cpu_s=%.0f hits=%llu expected_hits=%llu %s\n",
         label, threads, static_cast<unsigned long long>(q * threads), secs,
         q * threads / secs, cpu, q * threads / cpu,
@@ -181,7 +204,8 @@ int Lookup(const std::string& dir, uint64_t n, uint64_t q, int threads,
   };
   std::printf("open_s=%.3f preload=%d\n", open_s, preload ? 1 : 0);
   std::fflush(stdout);
-  bool ok = run(true, "warmup") && run(true, "batch") && run(false, "single");
+  bool ok = run(0, "warmup") && run(0, "batch") && run(2, "lookupbatch") &&
+            run(1, "single");
   std::printf("%s %s\n", Status("VmHWM").c_str(), Status("VmRSS").c_str());
   return ok ? 0 : 1;
 }
@@ -239,6 +263,44 @@ int GenRds3(const std::string& path, uint64_t rows) {
   return 0;
 }
 
+int ImportRds3File(const std::string& path, const std::string& dir, bool serial,
+                   size_t mib) {
+  auto store = custos::hashset::Store::Open(dir);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  custos::hashset::ImportOptions o;
+  o.name = "rds";
+  o.now = "2026-11-23T00:00:00.000000Z";
+  o.format = "nsrl-rds3";
+  o.memory_budget = mib << 20;
+  o.parallel = !serial;
+  double cpu0 = CpuSecs();
+  auto t0 = Clock::now();
+  auto imp = (*store)->BeginImport(o);
+  if (!imp.ok()) return 1;
+  custos::hashset::ParseStats stats;
+  absl::Status st = custos::hashset::ImportRds3(path, **imp, &stats);
+  double t_parse = Secs(t0);
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    return 1;
+  }
+  auto r = (*imp)->Prepare();
+  if (!r.ok() || !(*imp)->Publish().ok()) return 1;
+  double total = Secs(t0);
+  double cpu = CpuSecs() - cpu0;
+  std::printf(
+      "import-rds3 %s rows=%llu entries=%llu parse_s=%.2f total_s=%.2f "
+      "cpu_s=%.2f rows_per_s=%.0f budget_mib=%zu %s\n",
+      serial ? "serial" : "pipelined",
+      static_cast<unsigned long long>(stats.records),
+      static_cast<unsigned long long>(stats.entries), t_parse, total, cpu,
+      stats.records / total, mib, Status("VmHWM").c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -250,11 +312,16 @@ int main(int argc, char** argv) {
     return Lookup(argv[2], std::strtoull(argv[3], nullptr, 10),
                   std::strtoull(argv[4], nullptr, 10), std::atoi(argv[5]),
                   argc == 7 && std::string(argv[6]) == "preload");
+  if (mode == "import-rds3" && argc >= 4 && argc <= 6) {
+    bool serial = argc >= 5 && std::string(argv[4]) == "serial";
+    size_t mib = argc == 6 ? std::strtoull(argv[5], nullptr, 10) : 512;
+    return ImportRds3File(argv[2], argv[3], serial, mib);
+  }
   if (mode == "gen-rds3" && argc == 4)
     return GenRds3(argv[2], std::strtoull(argv[3], nullptr, 10));
   std::fprintf(stderr,
                "usage: hashset_bench gen-set DIR N | lookup DIR N Q THREADS "
                "[preload] "
-               "| gen-rds3 FILE ROWS\n");
+               "| gen-rds3 FILE ROWS | import-rds3 FILE DIR [serial] [MIB]\n");
   return 2;
 }

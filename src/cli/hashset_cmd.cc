@@ -77,7 +77,7 @@ void AddHashsetCommands(CLI::App& app, Commands& cmd) {
   struct AddOpts {
     repo::HashSetImportRequest req;
     std::string format = "auto", meaning, remove_format = "auto";
-    size_t memory_mib = 256;
+    size_t memory_mib = 512;
   };
   auto ao = std::make_shared<AddOpts>();
   auto* add = hsc->add_subcommand("add", "Import a hash set (or a delta)");
@@ -101,7 +101,7 @@ void AddHashsetCommands(CLI::App& app, Commands& cmd) {
   add->add_option("--actor", ao->req.actor,
                   "Person importing (default: the authority)");
   add->add_option("--memory", ao->memory_mib,
-                  "MiB of sort buffers (default 256)");
+                  "MiB of sort buffers (default 512)");
   add->footer(kAddFooter);
   add->callback(cmd.Action([&ctx, ao]() -> absl::Status {
     auto f = hs::ParseFormat(ao->format);
@@ -248,15 +248,36 @@ void AddHashsetCommands(CLI::App& app, Commands& cmd) {
   lookup->callback(cmd.Action([&ctx, hashes]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     CUSTOS_ASSIGN_OR_RETURN(auto store, repo::OpenHashSets(r->dir()));
+    // All digests first (a malformed one fails before any output), then
+    // the batched path per algorithm (Store::LookupBatch).
+    std::vector<std::string> raws(hashes->size());
+    for (size_t i = 0; i < hashes->size(); ++i)
+      if (!hs::DecodeHexDigest((*hashes)[i], &raws[i]))
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", (*hashes)[i],
+                         "\" is not an MD5, SHA-1 or SHA-256 hex digest"));
+    if (store->PreloadPays(raws.size()))
+      CUSTOS_RETURN_IF_ERROR(store->Preload());
+    std::vector<std::vector<hs::Match>> found(raws.size());
+    for (hs::Algorithm a : hs::kAlgorithms) {
+      std::string digests;
+      std::vector<size_t> owner;
+      for (size_t i = 0; i < raws.size(); ++i)
+        if (raws[i].size() == hs::DigestLength(a)) {
+          digests += raws[i];
+          owner.push_back(i);
+        }
+      if (owner.empty()) continue;
+      std::vector<std::pair<size_t, hs::Match>> hits;
+      store->LookupBatch(a, reinterpret_cast<const uint8_t*>(digests.data()),
+                         owner.size(), &hits);
+      for (auto& [i, m] : hits) found[owner[i]].push_back(std::move(m));
+    }
     json arr = json::array();
-    for (const auto& h : *hashes) {
-      std::string raw;
-      if (!hs::DecodeHexDigest(h, &raw))
-        return absl::InvalidArgumentError(absl::StrCat(
-            "\"", h, "\" is not an MD5, SHA-1 or SHA-256 hex digest"));
-      std::vector<hs::Match> m;
+    for (size_t i = 0; i < raws.size(); ++i) {
+      const std::string& raw = raws[i];
+      const std::vector<hs::Match>& m = found[i];
       hs::Algorithm algo = *hs::AlgorithmForLength(raw.size());
-      store->Lookup(algo, raw, &m);
       json j = {{"hash", HexEncode(raw)},
                 {"algorithm", hs::AlgorithmName(algo)},
                 {"matches", json::array()}};

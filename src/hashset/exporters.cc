@@ -62,6 +62,17 @@ absl::Status WriteVics(const RecordGenerator& gen, std::ostream& out) {
     if (!r.sha256.empty())
       m["SHA256"] = absl::AsciiStrToUpper(HexEncode(r.sha256));
     if (r.size) m["MediaSize"] = *r.size;
+    if (!r.file_path.empty()) {
+      size_t slash = r.file_path.rfind('/');
+      json file = json::object();
+      file["FileName"] = slash == std::string::npos
+                             ? r.file_path
+                             : r.file_path.substr(slash + 1);
+      file["FilePath"] = r.file_path;
+      json files = json::array();
+      files.push_back(std::move(file));
+      m["MediaFiles"] = std::move(files);
+    }
     for (const auto& f : r.flags) m[f] = true;
     out << (id > 1 ? ",\n" : "\n")
         << m.dump(-1, ' ', false, json::error_handler_t::replace);

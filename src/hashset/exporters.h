@@ -32,7 +32,10 @@ enum class ExportFormat { kHashdeep, kVics };
 struct ExportRecord {
   std::optional<uint64_t> size;
   std::string md5, sha1, sha256;
-  std::string name;                // file name (hashdeep), "" allowed
+  std::string name;  // file name (hashdeep), "" allowed
+  // VICS only: written as "MediaFiles":[{"FileName": last component,
+  // "FilePath": file_path}] when not empty (exports of tagged items).
+  std::string file_path;
   std::string category;            // VICS Category: decimal digits, "" = 0
   std::vector<std::string> flags;  // VICS boolean flags that are true
 };

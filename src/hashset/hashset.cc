@@ -7,11 +7,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <queue>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -137,6 +141,11 @@ class BufferedWriter {
     if (buf_.empty()) return absl::OkStatus();
     absl::Status st = f_->Append(buf_);
     buf_.clear();
+    // Start writing back every 64 MiB so that the final fsync is short.
+    if (st.ok() && written_ - writeback_at_ >= (size_t{64} << 20)) {
+      writeback_at_ = written_;
+      st = f_->StartWriteback();
+    }
     return st;
   }
   absl::Status Finish() {
@@ -151,6 +160,7 @@ class BufferedWriter {
   std::unique_ptr<WritableFile> f_;
   std::string buf_;
   uint64_t written_ = 0;
+  uint64_t writeback_at_ = 0;
 };
 
 }  // namespace
@@ -472,6 +482,44 @@ size_t Store::ContainsBatch(Algorithm algo, const uint8_t* digests, size_t n,
   return hits;
 }
 
+void Store::LookupBatch(Algorithm algo, const uint8_t* digests, size_t n,
+                        std::vector<std::pair<size_t, Match>>* out) const {
+  const size_t len = DigestLength(algo);
+  constexpr size_t kChunk = 4096;
+  uint8_t hit[kChunk];
+  std::vector<Match> m;
+  for (size_t base = 0; base < n; base += kChunk) {
+    size_t k = std::min(kChunk, n - base);
+    if (ContainsBatch(algo, digests + base * len, k, hit) == 0) continue;
+    for (size_t i = 0; i < k; ++i) {
+      if (!hit[i]) continue;
+      m.clear();
+      Lookup(
+          algo,
+          std::string_view(
+              reinterpret_cast<const char*>(digests + (base + i) * len), len),
+          &m);
+      for (auto& x : m) out->emplace_back(base + i, std::move(x));
+    }
+  }
+}
+
+uint64_t Store::RunBytes() const {
+  uint64_t total = 0;
+  for (const auto& r : mapped_) total += r->size;
+  return total;
+}
+
+bool Store::PreloadPays(uint64_t lookups) const {
+  return lookups >= RunBytes() / (uint64_t{16} << 10);
+}
+
+absl::Status Store::Preload() {
+  if (preload_) return absl::OkStatus();
+  preload_ = true;
+  return Load();
+}
+
 absl::Status Store::LockWriter() {
   if (lock_fd_ >= 0) return absl::OkStatus();
   std::string path = dir_ + "/lock";
@@ -587,11 +635,11 @@ void SortRecords(const uint8_t* in, size_t count, uint8_t* out_bytes) {
     return;
   }
   // Radix partition on the first 16 bits into `out`, then sort each bucket.
-  std::vector<uint32_t> counts(65537, 0);
+  std::vector<size_t> counts(65537, 0);
   for (size_t i = 0; i < count; ++i)
     ++counts[((recs[i].b[0] << 8) | recs[i].b[1]) + 1];
   for (size_t i = 1; i < counts.size(); ++i) counts[i] += counts[i - 1];
-  std::vector<uint32_t> pos(counts.begin(), counts.end() - 1);
+  std::vector<size_t> pos(counts.begin(), counts.end() - 1);
   for (size_t i = 0; i < count; ++i)
     out[pos[(recs[i].b[0] << 8) | recs[i].b[1]]++] = recs[i];
   for (size_t k = 0; k < 65536; ++k) {
@@ -696,8 +744,8 @@ class FileCursor final : public Cursor {
 
 // K-way merge of sorted cursors into one sorted, digest-deduplicated stream.
 // fn(record) is called once per distinct digest, with the smallest record.
-absl::Status Merge(std::vector<Cursor*> cursors, size_t len,
-                   const std::function<absl::Status(const uint8_t*)>& fn) {
+template <typename Fn>
+absl::Status Merge(std::vector<Cursor*> cursors, size_t len, Fn&& fn) {
   const size_t rec = len + 2;
   auto greater = [rec](Cursor* a, Cursor* b) {
     return std::memcmp(a->cur(), b->cur(), rec) > 0;
@@ -841,11 +889,32 @@ class HugeBuf {
     std::memcpy(p_ + size_, src, n);
     size_ += n;
   }
+  // Appends `n` bytes for the caller to fill; the caller made room.
+  uint8_t* Grow(size_t n) {
+    uint8_t* p = p_ + size_;
+    size_ += n;
+    return p;
+  }
 
  private:
   uint8_t* p_ = nullptr;
   size_t cap_ = 0, size_ = 0;
 };
+
+// Drops, in place, the records of sorted `bytes` whose digest equals the
+// previous one's (the first, smallest-tag record stays). Returns the bytes
+// kept.
+size_t DedupSorted(uint8_t* p, size_t bytes, size_t rec) {
+  if (bytes == 0) return 0;
+  const size_t len = rec - 2;
+  size_t w = rec;
+  for (size_t r = rec; r < bytes; r += rec) {
+    if (std::memcmp(p + w - rec, p + r, len) == 0) continue;
+    if (w != r) std::memcpy(p + w, p + r, rec);
+    w += rec;
+  }
+  return w;
+}
 
 inline uint16_t TagOf(const uint8_t* rec, size_t len) {
   return static_cast<uint16_t>((rec[len] << 8) | rec[len + 1]);
@@ -861,17 +930,34 @@ struct Import::Impl {
   ImportOptions opt;
   std::vector<std::string> tags{""};
   std::unordered_map<std::string, uint16_t> tag_ids{{"", 0}};
-  // [kind][algo]: kind 0 = add, 1 = tombstone.
-  HugeBuf buf[2][3];
+  std::string last_tag;  // the tag of the previous Add(), and its id
+  uint16_t last_tag_id = 0;
+  // [generation][kind][algo]: kind 0 = add, 1 = tombstone. Add() fills
+  // generation `gen`; when it holds `limit` bytes it is handed to the
+  // spiller (the second generation fills meanwhile: double buffering).
+  HugeBuf buf[2][2][3];
+  int gen = 0;
+  size_t limit = 0;     // bytes per generation
+  size_t buffered = 0;  // bytes in generation `gen`
+  // Spill files per [kind][algo]. Written by the spiller while it runs;
+  // read by the importing thread only when the spiller is idle.
   std::vector<std::string> spills[2][3];
   uint64_t entries[2][3] = {};
-  size_t buffered = 0;
-  uint64_t spill_seq = 0;
-  HugeBuf sorted;                    // sort output, reused
+  std::atomic<uint64_t> spill_seq{0};
+  std::mutex written_mu;
   std::vector<std::string> written;  // run files of this import (runs/)
-  std::vector<RunInfo> new_runs;
   ImportResult result;
   bool prepared = false, published = false;
+  absl::Status broken;  // the first error of Add/Remove: the import is dead
+  HugeBuf sorted;       // the spiller's sort output, reused
+
+  // The spiller thread (started at the first full generation).
+  std::thread spiller;
+  std::mutex mu;
+  std::condition_variable cv;
+  int job = -1;  // generation to spill, -1: idle
+  bool stop = false;
+  absl::Status spill_status;
 
   class RemovalSink final : public EntrySink {
    public:
@@ -886,6 +972,8 @@ struct Import::Impl {
   };
   RemovalSink removal_sink{this};
 
+  ~Impl() { (void)StopSpiller(); }
+
   std::string TmpPath(std::string_view what) {
     return absl::StrCat(store->dir(), "/tmp/", ::getpid(), "-", spill_seq++,
                         Sv(what));
@@ -895,80 +983,135 @@ struct Import::Impl {
                     uint16_t tag) {
     if (digest.size() != DigestLength(algo))
       return absl::InvalidArgumentError("digest of the wrong length");
-    auto& b = buf[kind][AlgoIndex(algo)];
-    // Reserved once (virtual memory): a buffer never outgrows the budget,
-    // it is spilled first.
-    if (b.capacity() == 0 && !b.Reserve(opt.memory_budget + 64))
-      return absl::ResourceExhaustedError("cannot map the import buffers");
-    uint8_t rec[34];
+    CUSTOS_RETURN_IF_ERROR(broken);
+    auto& b = buf[gen][kind][AlgoIndex(algo)];
+    // Reserved once (virtual memory): a buffer never outgrows the
+    // generation's limit, the generation is spilled first.
+    if (b.capacity() == 0 && !b.Reserve(limit + 64))
+      return broken =
+                 absl::ResourceExhaustedError("cannot map the import buffers");
+    uint8_t* rec = b.Grow(digest.size() + 2);
     std::memcpy(rec, digest.data(), digest.size());
     rec[digest.size()] = static_cast<uint8_t>(tag >> 8);
     rec[digest.size() + 1] = static_cast<uint8_t>(tag);
-    b.Append(rec, digest.size() + 2);
     ++entries[kind][AlgoIndex(algo)];
     buffered += digest.size() + 2;
-    if (buffered > opt.memory_budget) return SpillLargest();
+    if (buffered > limit) {
+      absl::Status st = HandOff();
+      if (!st.ok()) broken = st;
+      return st;
+    }
     return absl::OkStatus();
   }
 
-  absl::Status SpillLargest() {
-    int bk = 0, ba = 0;
-    for (int k = 0; k < 2; ++k)
-      for (int a = 0; a < 3; ++a)
-        if (buf[k][a].size() > buf[bk][ba].size()) bk = k, ba = a;
-    return Spill(bk, ba);
+  // Sorts and spills generation `gen` (on the spiller thread when parallel)
+  // and switches to the other one.
+  absl::Status HandOff() {
+    if (!opt.parallel) {
+      CUSTOS_RETURN_IF_ERROR(SpillGeneration(gen));
+      buffered = 0;
+      return absl::OkStatus();
+    }
+    std::unique_lock<std::mutex> l(mu);
+    if (!spiller.joinable()) spiller = std::thread([this] { SpillerLoop(); });
+    cv.wait(l, [&] { return job < 0; });  // the other generation is empty
+    CUSTOS_RETURN_IF_ERROR(spill_status);
+    job = gen;
+    cv.notify_all();
+    gen ^= 1;
+    buffered = 0;
+    return absl::OkStatus();
   }
 
-  absl::Status Spill(int kind, int a) {
-    auto& b = buf[kind][a];
+  void SpillerLoop() {
+    std::unique_lock<std::mutex> l(mu);
+    while (true) {
+      cv.wait(l, [&] { return job >= 0 || stop; });
+      if (job < 0) return;
+      int g = job;
+      l.unlock();
+      absl::Status st =
+          spill_status.ok() ? SpillGeneration(g) : absl::OkStatus();
+      l.lock();
+      if (spill_status.ok()) spill_status = st;
+      job = -1;
+      cv.notify_all();
+    }
+  }
+
+  // Waits for the spiller to finish its work and ends it; its first error.
+  absl::Status StopSpiller() {
+    if (!spiller.joinable()) return spill_status;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return job < 0; });
+      stop = true;
+      cv.notify_all();
+    }
+    spiller.join();
+    return spill_status;
+  }
+
+  absl::Status SpillGeneration(int g) {
+    for (int k = 0; k < 2; ++k)
+      for (int a = 0; a < 3; ++a) CUSTOS_RETURN_IF_ERROR(Spill(g, k, a));
+    return absl::OkStatus();
+  }
+
+  absl::Status Spill(int g, int kind, int a) {
+    auto& b = buf[g][kind][a];
     if (b.empty()) return absl::OkStatus();
     size_t rec = DigestLength(kAlgorithms[a]) + 2;
-    if (!sorted.Reserve(opt.memory_budget + 64))
+    if (!sorted.Reserve(limit + 64))
       return absl::ResourceExhaustedError("cannot map the sort buffer");
     SortBuffer(b.data(), b.size() / rec, rec, sorted.data());
+    // Exact duplicates of a digest are dropped here already.
+    size_t bytes = DedupSorted(sorted.data(), b.size(), rec);
     std::string path = TmpPath(".spill");
     CUSTOS_ASSIGN_OR_RETURN(
         auto f, PosixFileSystem().NewWritableFile(path, /*exclusive=*/true));
-    BufferedWriter w(std::move(f));
-    // Drop exact duplicates of the digest already here.
-    size_t len = rec - 2;
-    const uint8_t* last = nullptr;
-    for (size_t off = 0; off < b.size(); off += rec) {
-      const uint8_t* r = sorted.data() + off;
-      if (last && std::memcmp(last, r, len) == 0) continue;
-      CUSTOS_RETURN_IF_ERROR(w.Append(r, rec));
-      last = r;
-    }
-    CUSTOS_RETURN_IF_ERROR(w.Flush());
-    // Spill files are scratch: no fsync needed (they are never published).
     spills[kind][a].push_back(path);
-    buffered -= b.size();
+    CUSTOS_RETURN_IF_ERROR(f->Append(
+        std::string_view(reinterpret_cast<const char*>(sorted.data()), bytes)));
+    // Spill files are scratch: no fsync needed (they are never published).
+    CUSTOS_RETURN_IF_ERROR(f->Close());
     b.clear();  // keeps its capacity for the next round
     return absl::OkStatus();
   }
 
-  // Merges buffer + spills of [kind][a] into a run file under runs/.
-  // `live_before` are the existing runs (newest first) used to count the
-  // effect; `this_tomb` the tombstone run of this import (for adds).
+  bool HasData(int kind, int a) const {
+    return !buf[gen][kind][a].empty() || !spills[kind][a].empty();
+  }
+
+  // Merges the buffer + spills of [kind][a] into run file `id` under runs/
+  // (the spiller is idle; everything not spilled is in generation `gen`).
+  // `existing` are the set's runs (newest first) used to count the effect;
+  // `this_tomb` the tombstone run of this import (for adds). The buffer is
+  // sorted in place.
   absl::StatusOr<std::optional<RunInfo>> WriteRun(
-      int kind, int a, const std::vector<const Store::MappedRun*>& existing,
+      int kind, int a, uint64_t id,
+      const std::vector<const Store::MappedRun*>& existing,
       const Store::MappedRun* this_tomb, uint64_t* effect) {
     Algorithm algo = kAlgorithms[a];
     size_t len = DigestLength(algo), rec = len + 2;
-    auto& b = buf[kind][a];
+    auto& b = buf[gen][kind][a];
     if (b.empty() && spills[kind][a].empty()) return std::nullopt;
-    if (!sorted.Reserve(std::max<size_t>(b.size(), 1)))
+    // Sorted into the other generation's buffer of the same kind and
+    // algorithm: empty now, and its pages are already faulted in.
+    HugeBuf& out = buf[gen ^ 1][kind][a];
+    const size_t out_bytes = b.size();
+    if (!out.Reserve(std::max<size_t>(b.size(), 1)))
       return absl::ResourceExhaustedError("cannot map the sort buffer");
-    SortBuffer(b.data(), b.size() / rec, rec, sorted.data());
+    SortBuffer(b.data(), b.size() / rec, rec, out.data());
+    b.Free();
     std::vector<std::unique_ptr<Cursor>> owned;
-    owned.push_back(std::make_unique<MemCursor>(sorted.data(), b.size(), rec));
+    owned.push_back(std::make_unique<MemCursor>(out.data(), out_bytes, rec));
     for (const auto& s : spills[kind][a]) {
       CUSTOS_ASSIGN_OR_RETURN(auto c, FileCursor::Open(s, rec));
       owned.push_back(std::move(c));
     }
     std::vector<Cursor*> cursors;
     for (auto& c : owned) cursors.push_back(c.get());
-    uint64_t id = store->next_run_++;
     std::string rel =
         absl::StrFormat("runs/%06d-%s%s.run", id, Sv(AlgorithmName(algo)),
                         kind == 1 ? "-tomb" : "");
@@ -978,22 +1121,26 @@ struct Import::Impl {
         auto w,
         RunWriter::Create(tmp, algo, kind == 1, entries[kind][a], with_tags));
     uint64_t eff = 0;
-    CUSTOS_RETURN_IF_ERROR(
-        Merge(cursors, len, [&](const uint8_t* r) -> absl::Status {
-          std::string_view d(reinterpret_cast<const char*>(r), len);
-          if (kind == 1) {
-            if (Store::FindLive(existing, d)) ++eff;
-          } else {
-            bool removed_now = this_tomb && this_tomb->Find(r) >= 0;
-            if (removed_now || !Store::FindLive(existing, d)) ++eff;
-          }
-          return w->Add(r, TagOf(r, len));
-        }));
+    bool check_existing = !existing.empty();
+    CUSTOS_RETURN_IF_ERROR(Merge(cursors, len, [&](const uint8_t* r) {
+      std::string_view d(reinterpret_cast<const char*>(r), len);
+      if (kind == 1) {
+        if (check_existing && Store::FindLive(existing, d)) ++eff;
+      } else {
+        bool removed_now = this_tomb && this_tomb->Find(r) >= 0;
+        if (removed_now || !check_existing || !Store::FindLive(existing, d))
+          ++eff;
+      }
+      return w->Add(r, TagOf(r, len));
+    }));
     CUSTOS_ASSIGN_OR_RETURN(uint64_t size, w->Finish());
     FileSystem& fs = PosixFileSystem();
     std::string final_path = store->dir() + "/" + rel;
     CUSTOS_RETURN_IF_ERROR(fs.Rename(tmp, final_path));
-    written.push_back(final_path);
+    {
+      std::lock_guard<std::mutex> l(written_mu);
+      written.push_back(final_path);
+    }
     RunInfo ri;
     ri.id = id;
     ri.algo = algo;
@@ -1005,7 +1152,7 @@ struct Import::Impl {
     *effect = eff;
     for (const auto& s : spills[kind][a]) (void)fs.Remove(s);
     spills[kind][a].clear();
-    b.Free();
+    out.Free();
     return ri;
   }
 };
@@ -1014,6 +1161,7 @@ Import::Import(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Import::~Import() {
   if (!impl_) return;
+  (void)impl_->StopSpiller();
   FileSystem& fs = PosixFileSystem();
   for (int k = 0; k < 2; ++k)
     for (int a = 0; a < 3; ++a)
@@ -1025,23 +1173,30 @@ Import::~Import() {
 
 absl::Status Import::Add(Algorithm algo, std::string_view digest,
                          std::string_view tag) {
-  if (impl_->prepared)
+  Impl& m = *impl_;
+  if (m.prepared)
     return absl::FailedPreconditionError("import already prepared");
   uint16_t id = 0;
   if (!tag.empty()) {
-    auto it = impl_->tag_ids.find(std::string(tag));
-    if (it != impl_->tag_ids.end()) {
-      id = it->second;
+    if (tag == m.last_tag) {
+      id = m.last_tag_id;
     } else {
-      if (impl_->tags.size() >= 65535)
-        return absl::ResourceExhaustedError(
-            "more than 65535 distinct categories/flags in one import");
-      id = static_cast<uint16_t>(impl_->tags.size());
-      impl_->tags.emplace_back(tag);
-      impl_->tag_ids.emplace(std::string(tag), id);
+      auto it = m.tag_ids.find(std::string(tag));
+      if (it != m.tag_ids.end()) {
+        id = it->second;
+      } else {
+        if (m.tags.size() >= 65535)
+          return absl::ResourceExhaustedError(
+              "more than 65535 distinct categories/flags in one import");
+        id = static_cast<uint16_t>(m.tags.size());
+        m.tags.emplace_back(tag);
+        m.tag_ids.emplace(std::string(tag), id);
+      }
+      m.last_tag.assign(tag.data(), tag.size());
+      m.last_tag_id = id;
     }
   }
-  return impl_->Push(0, algo, digest, id);
+  return m.Push(0, algo, digest, id);
 }
 
 absl::Status Import::Remove(Algorithm algo, std::string_view digest) {
@@ -1059,6 +1214,9 @@ void Import::SetVersion(const std::string& version) {
 absl::StatusOr<ImportResult> Import::Prepare() {
   Impl& m = *impl_;
   if (m.prepared) return m.result;
+  CUSTOS_RETURN_IF_ERROR(m.broken);
+  CUSTOS_RETURN_IF_ERROR(m.StopSpiller());
+  m.sorted.Free();
   Store& s = *m.store;
   const SetInfo* existing = s.FindSet(m.opt.name);
   SetInfo set;
@@ -1079,25 +1237,57 @@ absl::StatusOr<ImportResult> Import::Prepare() {
     set.format = m.opt.format;
     set.imported = set.updated = m.opt.now;
   }
+  // Run ids in a fixed order (per algorithm: the tombstone run, then the
+  // add run), whichever thread writes a run.
+  std::array<std::array<uint64_t, 2>, 3> ids{};
+  for (int a = 0; a < 3; ++a)
+    for (int kind : {1, 0})
+      if (m.HasData(kind, a)) ids[a][kind] = s.next_run_++;
+  // Each algorithm's runs are independent of the others': written on a
+  // thread each when parallel.
+  struct Out {
+    absl::Status st;
+    std::optional<RunInfo> tomb, add;
+    uint64_t removed = 0, added = 0;
+  };
+  std::array<Out, 3> outs;
+  auto write_algo = [&](int a) {
+    Out& o = outs[a];
+    o.st = [&]() -> absl::Status {
+      CUSTOS_ASSIGN_OR_RETURN(o.tomb, m.WriteRun(1, a, ids[a][1], old_runs[a],
+                                                 nullptr, &o.removed));
+      std::unique_ptr<Store::MappedRun> tomb_map;
+      if (o.tomb) {
+        CUSTOS_ASSIGN_OR_RETURN(
+            tomb_map,
+            Store::MappedRun::Open(s.dir() + "/" + o.tomb->file, *o.tomb));
+      }
+      CUSTOS_ASSIGN_OR_RETURN(o.add, m.WriteRun(0, a, ids[a][0], old_runs[a],
+                                                tomb_map.get(), &o.added));
+      return absl::OkStatus();
+    }();
+  };
+  std::vector<std::thread> threads;
+  int last = -1;
+  for (int a = 0; a < 3; ++a)
+    if (m.HasData(0, a) || m.HasData(1, a)) last = a;
+  for (int a = 0; a < 3; ++a) {
+    if (!m.opt.parallel || a == last)
+      write_algo(a);
+    else if (m.HasData(0, a) || m.HasData(1, a))
+      threads.emplace_back(write_algo, a);
+  }
+  for (auto& t : threads) t.join();
   ImportResult& res = m.result;
+  for (int a = 0; a < 3; ++a) CUSTOS_RETURN_IF_ERROR(outs[a].st);
   for (int a = 0; a < 3; ++a) {
     res.add_entries += m.entries[0][a];
     res.remove_entries += m.entries[1][a];
-    uint64_t removed = 0, added = 0;
-    CUSTOS_ASSIGN_OR_RETURN(auto tomb,
-                            m.WriteRun(1, a, old_runs[a], nullptr, &removed));
-    std::unique_ptr<Store::MappedRun> tomb_map;
-    if (tomb) {
-      CUSTOS_ASSIGN_OR_RETURN(
-          tomb_map, Store::MappedRun::Open(s.dir() + "/" + tomb->file, *tomb));
-      set.runs.push_back(*tomb);
-    }
-    CUSTOS_ASSIGN_OR_RETURN(
-        auto add, m.WriteRun(0, a, old_runs[a], tomb_map.get(), &added));
-    if (add) set.runs.push_back(*add);
-    set.counts[a] = set.counts[a] - removed + added;
-    res.added += added;
-    res.removed += removed;
+    if (outs[a].tomb) set.runs.push_back(*outs[a].tomb);
+    if (outs[a].add) set.runs.push_back(*outs[a].add);
+    set.counts[a] = set.counts[a] - outs[a].removed + outs[a].added;
+    res.added += outs[a].added;
+    res.removed += outs[a].removed;
   }
   CUSTOS_RETURN_IF_ERROR(PosixFileSystem().SyncDir(s.dir() + "/runs"));
   res.set = set;
@@ -1148,6 +1338,9 @@ absl::StatusOr<std::unique_ptr<Import>> Store::BeginImport(
   impl->opt = options;
   if (impl->opt.memory_budget < (size_t{1} << 16))
     impl->opt.memory_budget = size_t{1} << 16;
+  // Parallel: two generations of buffers, half the budget each.
+  impl->limit = impl->opt.parallel ? impl->opt.memory_budget / 2
+                                   : impl->opt.memory_budget;
   return std::unique_ptr<Import>(new Import(std::move(impl)));
 }
 

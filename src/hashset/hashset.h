@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -108,7 +109,11 @@ struct ImportOptions {
   std::string category, source, version, format;
   std::string now;     // RFC 3339 time recorded as imported/updated
   bool delta = false;  // add to an existing set (else the set must be new)
-  size_t memory_budget = size_t{256} << 20;  // bytes of entry buffers
+  size_t memory_budget = size_t{512} << 20;  // bytes of entry buffers
+  // Sort and spill full buffers on a second thread while Add() goes on, and
+  // write the runs of the three algorithms in parallel. The files written
+  // are the same either way.
+  bool parallel = true;
 };
 
 // Statistics of a prepared import.
@@ -171,6 +176,20 @@ class Store {
   // digest i. Prefetches in groups. Returns the number of hits.
   size_t ContainsBatch(Algorithm algo, const uint8_t* digests, size_t n,
                        uint8_t* hit) const;
+  // The path for many digests (known-file matching, `custos hashset
+  // lookup`): `n` digests back to back, filtered with ContainsBatch; for
+  // each digest that a set holds, appends (i, Match) per set, as Lookup()
+  // would, in digest order.
+  void LookupBatch(Algorithm algo, const uint8_t* digests, size_t n,
+                   std::vector<std::pair<size_t, Match>>* out) const;
+  // Bytes of the runs of all sets (what preloading reads).
+  uint64_t RunBytes() const;
+  // Whether preloading pays for `lookups` random lookups: when they would
+  // cost more through 4 KiB page faults than reading the runs whole (about
+  // one lookup per 16 KiB of runs).
+  bool PreloadPays(uint64_t lookups) const;
+  // Copies the runs into memory as Open(..., preload=true) does.
+  absl::Status Preload();
 
   // Starts an import (takes the write lock). kAlreadyExists if the set
   // exists and !delta; kNotFound if delta and it does not.

@@ -1,5 +1,8 @@
 #include "src/hashset/hashset.h"
 
+#include <sqlite3.h>
+
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <set>
@@ -317,6 +320,186 @@ TEST_F(StoreTest, RemoveSet) {
   EXPECT_EQ(store_->Remove("a").code(), absl::StatusCode::kNotFound);
   auto files = PosixFileSystem().ListDir(tmp_.Join("hashsets/runs"));
   EXPECT_EQ(files->size(), 1u);
+}
+
+// FNV-1a (64 bits) of a file's bytes, for comparing stores written by
+// different importer versions.
+uint64_t Fnv1a(const std::string& bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+// Imports a fixed input (three algorithms, duplicates, tags, a memory budget
+// small enough to spill many times, then a delta with removals) into a new
+// store under `dir` and returns "file size fnv1a" of MANIFEST and every run.
+std::string GoldenStore(const std::string& dir, bool parallel) {
+  auto store = Store::Open(dir);
+  EXPECT_TRUE(store.ok());
+  const char* tags[] = {"", "1", "2;IsDistributed", "3", ""};
+  {
+    ImportOptions o = Opts("gold", Meaning::kKnownBad);
+    o.category = "5";
+    o.memory_budget = 1 << 16;
+    o.parallel = parallel;
+    auto imp = (*store)->BeginImport(o);
+    EXPECT_TRUE(imp.ok());
+    for (uint64_t i = 0; i < 30000; ++i) {
+      size_t len = i % 3 == 0 ? 16 : i % 3 == 1 ? 20 : 32;
+      std::string d = Digest(i % 24000, len);  // duplicates, other tags
+      EXPECT_TRUE((*imp)->Add(*AlgorithmForLength(len), d, tags[i % 5]).ok());
+    }
+    auto r = (*imp)->Prepare();
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE((*imp)->Publish().ok());
+  }
+  {
+    ImportOptions o = Opts("gold", Meaning::kKnownBad);
+    o.delta = true;
+    o.memory_budget = 1 << 16;
+    o.parallel = parallel;
+    auto imp = (*store)->BeginImport(o);
+    EXPECT_TRUE(imp.ok());
+    for (uint64_t i = 20000; i < 32000; ++i)
+      EXPECT_TRUE((*imp)->Add(Algorithm::kSha256, Digest(i, 32), "4").ok());
+    for (uint64_t i = 0; i < 9000; i += 2) {
+      EXPECT_TRUE((*imp)->Remove(Algorithm::kSha256, Digest(i, 32)).ok());
+      EXPECT_TRUE((*imp)->Remove(Algorithm::kMd5, Digest(i, 16)).ok());
+    }
+    auto r = (*imp)->Prepare();
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE((*imp)->Publish().ok());
+  }
+  std::string out;
+  FileSystem& fs = PosixFileSystem();
+  auto files = fs.ListDir(dir + "/runs");
+  EXPECT_TRUE(files.ok());
+  std::vector<std::string> names = {"MANIFEST"};
+  for (const auto& f : *files) names.push_back("runs/" + f);
+  std::sort(names.begin() + 1, names.end());
+  for (const auto& n : names) {
+    auto bytes = fs.ReadFile(dir + "/" + n);
+    EXPECT_TRUE(bytes.ok());
+    absl::StrAppend(&out, n, " ", bytes->size(), " ",
+                    absl::Hex(Fnv1a(*bytes), absl::kZeroPad16), "\n");
+  }
+  return out;
+}
+
+// The files the importer wrote before it was pipelined (2026-11-23), for
+// the same input: the parallel importer must keep writing exactly these.
+constexpr char kGolden[] =
+    "MANIFEST 1613 b95f490145fe95bd\n"
+    "runs/000001-md5.run 160452 2108ee64bbc86c81\n"
+    "runs/000002-sha1.run 192452 76381d620f0a4f03\n"
+    "runs/000003-sha256.run 288452 0f98d2f0b60298e5\n"
+    "runs/000004-md5-tomb.run 80260 68d4c22216f3719c\n"
+    "runs/000005-sha256-tomb.run 152260 7613396e3e59a1ce\n"
+    "runs/000006-sha256.run 424452 02a5f5e79f772a91\n";
+
+TEST(ImportFiles, SameBytesAsBeforeParallelOrNot) {
+  testing::TempDir tmp;
+  std::string parallel = GoldenStore(tmp.Join("p"), true);
+  std::string serial = GoldenStore(tmp.Join("s"), false);
+  EXPECT_EQ(parallel, serial);
+  EXPECT_EQ(parallel, kGolden);
+}
+
+// Builds an RDSv3-shaped database of `rows` random rows.
+void MakeBigRds3(const std::string& path, int rows) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::string sql = absl::StrCat(
+      "CREATE TABLE FILE (sha256 VARCHAR NOT NULL, sha1 VARCHAR NOT NULL, "
+      "md5 VARCHAR NOT NULL, crc32 VARCHAR, file_name VARCHAR NOT NULL, "
+      "file_size INTEGER NOT NULL, package_id INTEGER NOT NULL);"
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE "
+      "x < ",
+      rows,
+      ") INSERT INTO FILE SELECT hex(randomblob(32)), hex(randomblob(20)), "
+      "hex(randomblob(16)), NULL, 'f' || x, x, 1 FROM c;");
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_close(db);
+}
+
+// A damaged RDSv3 database fails the import with kDataLoss naming the file,
+// after the spiller has written spill files; nothing becomes visible and no
+// file is left behind.
+TEST_F(StoreTest, DamagedRds3DatabaseLeavesNothing) {
+  std::string good = tmp_.Join("good.db");
+  MakeBigRds3(good, 40000);
+  auto bytes = PosixFileSystem().ReadFile(good);
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_GT(bytes->size(), size_t{1} << 20);
+  std::string truncated = tmp_.Join("truncated.db");
+  ASSERT_TRUE(WriteFileAtomically(PosixFileSystem(), truncated,
+                                  bytes->substr(0, bytes->size() / 2))
+                  .ok());
+  std::string scribbled = tmp_.Join("scribbled.db");
+  std::string s = *bytes;
+  for (size_t i = s.size() / 2; i < s.size() / 2 + 65536; ++i) s[i] = '\x5a';
+  ASSERT_TRUE(WriteFileAtomically(PosixFileSystem(), scribbled, s).ok());
+  for (const std::string& path : {truncated, scribbled}) {
+    for (bool parallel : {true, false}) {
+      SCOPED_TRACE(path + (parallel ? " parallel" : " serial"));
+      {
+        ImportOptions o = Opts("nsrl");
+        o.format = "nsrl-rds3";
+        o.memory_budget = 1 << 16;
+        o.parallel = parallel;
+        auto imp = store_->BeginImport(o);
+        ASSERT_TRUE(imp.ok());
+        ParseStats st;
+        absl::Status r = ImportRds3(path, **imp, &st);
+        EXPECT_EQ(r.code(), absl::StatusCode::kDataLoss) << r;
+        EXPECT_NE(r.message().find(path), std::string::npos) << r;
+        if (path == scribbled) {
+          // It failed part way, after spilling.
+          EXPECT_GT(st.records, 1000u);
+          auto spills = PosixFileSystem().ListDir(tmp_.Join("hashsets/tmp"));
+          ASSERT_TRUE(spills.ok());
+          EXPECT_FALSE(spills->empty());
+        }
+        // Destroyed without Prepare(): the caller gives up.
+      }
+      EXPECT_EQ(store_->FindSet("nsrl"), nullptr);
+      auto again = Store::Open(tmp_.Join("hashsets"), false);
+      ASSERT_TRUE(again.ok());
+      EXPECT_TRUE((*again)->sets().empty());
+      EXPECT_TRUE(
+          PosixFileSystem().ListDir(tmp_.Join("hashsets/tmp"))->empty());
+      EXPECT_TRUE(
+          PosixFileSystem().ListDir(tmp_.Join("hashsets/runs"))->empty());
+    }
+  }
+  // The undamaged database imports, the same way parallel or not.
+  std::string files[2];
+  for (bool parallel : {true, false}) {
+    testing::TempDir dir;
+    auto store = Store::Open(dir.Join("hs"));
+    ASSERT_TRUE(store.ok());
+    ImportOptions o = Opts("nsrl");
+    o.format = "nsrl-rds3";
+    o.memory_budget = 1 << 18;
+    o.parallel = parallel;
+    auto imp = (*store)->BeginImport(o);
+    ASSERT_TRUE(imp.ok());
+    ParseStats st;
+    ASSERT_TRUE(ImportRds3(good, **imp, &st).ok());
+    EXPECT_EQ(st.records, 40000u);
+    auto r = (*imp)->Prepare();
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE((*imp)->Publish().ok());
+    EXPECT_EQ(r->set.counts, (std::array<uint64_t, 3>{40000, 40000, 40000}));
+    for (const auto& run : r->set.runs)
+      absl::StrAppend(
+          &files[parallel], run.file, " ",
+          Fnv1a(*PosixFileSystem().ReadFile(dir.Join("hs/" + run.file))), "\n");
+  }
+  EXPECT_EQ(files[0], files[1]);
+  EXPECT_EQ(files[0].size() > 0, true);
 }
 
 }  // namespace

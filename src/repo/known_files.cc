@@ -269,16 +269,50 @@ absl::StatusOr<KnownFileReport> Repository::CheckKnownFiles(
     std::vector<KnownBadHit> new_hits;
   };
   std::vector<Pend> pend;
-  std::vector<hashset::Match> matches;
-  for (const ItemRecord& it : items) {
-    if (it.kind == "directory" || it.sha256.empty()) continue;
-    ++report.checked;
-    matches.clear();
-    store->Lookup(hashset::Algorithm::kSha256, it.sha256, &matches);
-    if (!it.sha1.empty())
-      store->Lookup(hashset::Algorithm::kSha1, it.sha1, &matches);
-    if (!it.md5.empty())
-      store->Lookup(hashset::Algorithm::kMd5, it.md5, &matches);
+  // Batched lookups (Store::LookupBatch: prefetching, and set details only
+  // for hits), per algorithm: SHA-256, then SHA-1 and MD5 when recorded.
+  // Many lookups against large sets preload the runs into memory first.
+  std::vector<const ItemRecord*> checked;
+  for (const ItemRecord& it : items)
+    if (it.kind != "directory" && !it.sha256.empty()) checked.push_back(&it);
+  report.checked = checked.size();
+  std::vector<std::vector<hashset::Match>> item_matches(checked.size());
+  {
+    using hashset::Algorithm;
+    auto digest_of = [](const ItemRecord& it,
+                        Algorithm a) -> const std::string& {
+      return a == Algorithm::kSha256 ? it.sha256
+             : a == Algorithm::kSha1 ? it.sha1
+                                     : it.md5;
+    };
+    const Algorithm order[] = {Algorithm::kSha256, Algorithm::kSha1,
+                               Algorithm::kMd5};
+    uint64_t lookups = 0;
+    for (const ItemRecord* it : checked)
+      for (Algorithm a : order)
+        lookups += digest_of(*it, a).size() == hashset::DigestLength(a);
+    if (store->PreloadPays(lookups)) CUSTOS_RETURN_IF_ERROR(store->Preload());
+    std::string digests;
+    std::vector<size_t> owner;
+    std::vector<std::pair<size_t, hashset::Match>> hits;
+    for (Algorithm a : order) {
+      digests.clear();
+      owner.clear();
+      hits.clear();
+      for (size_t i = 0; i < checked.size(); ++i) {
+        const std::string& d = digest_of(*checked[i], a);
+        if (d.size() != hashset::DigestLength(a)) continue;
+        digests += d;
+        owner.push_back(i);
+      }
+      store->LookupBatch(a, reinterpret_cast<const uint8_t*>(digests.data()),
+                         owner.size(), &hits);
+      for (auto& [i, m] : hits) item_matches[owner[i]].push_back(std::move(m));
+    }
+  }
+  for (size_t ci = 0; ci < checked.size(); ++ci) {
+    const ItemRecord& it = *checked[ci];
+    const std::vector<hashset::Match>& matches = item_matches[ci];
     if (matches.empty()) continue;
     // One result per set: the strongest algorithm found first.
     std::set<std::string> good;
