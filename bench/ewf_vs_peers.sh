@@ -15,11 +15,13 @@
 #      compare with the stored MD5; writes nothing)
 #   custos acquire IMAGE.E01 into a fresh repository
 #     (walk every segment's section chain; store every segment file durably
-#      as a blob (write, fsync, rename); decompress through libewf and hash
-#      the media with MD5, SHA-1 and SHA-256; compare with the stored hashes;
-#      sign and commit the custody event and a checkpoint)
-# and prints the medians, media MB/s (MB = 10^6 bytes of media) and the
-# throughput ratio custos / ewfverify.
+#      as a blob (SHA-256, write, fsync, rename); decompress through libewf
+#      and hash the media with SHA-256 and the stored MD5; compare with the
+#      stored hash; sign and commit the custody event and a checkpoint)
+# and prints the medians, media MB/s (MB = 10^6 bytes of media), the
+# throughput ratio custos / ewfverify, and the median CPU seconds (user +
+# sys, /usr/bin/time) of each, which on a machine shared with other work
+# say more than the wall times.
 # Environment: BENCH_DIR (scratch, default a new dir under /var/tmp; needs
 # ~3x SIZE_MIB free), SIZE_MIB, RUNS, KEEP=1 to keep the generated data.
 set -euo pipefail
@@ -28,10 +30,11 @@ BUILD=${1:-build}
 CUSTOS=$(realpath "$BUILD/tools/custos")
 RUNS=${RUNS:-3}
 SIZE_MIB=${SIZE_MIB:-2048}
-for tool in openssl ewfacquire ewfverify python3; do
+for tool in openssl ewfacquire ewfverify python3 bc; do
   command -v $tool >/dev/null || { echo "missing $tool (apt-get install -y ewf-tools $tool)"; exit 1; }
 done
 [[ -x $CUSTOS ]] || { echo "build first: cmake --build $BUILD --target custos"; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "missing /usr/bin/time (apt-get install -y time)"; exit 1; }
 
 W=${BENCH_DIR:-$(mktemp -d /var/tmp/custos-ewf-bench.XXXXXX)}
 mkdir -p "$W"
@@ -69,12 +72,17 @@ cat "$W"/img.E* >/dev/null
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$W/t_ewfverify"
 : >"$W/t_custos"
+: >"$W/c_ewfverify"
+: >"$W/c_custos"
 for ((i = 1; i <= RUNS; i++)); do
   t0=$(now)
-  ewfverify -q "$W/img.E01" >"$W/ewfverify.out" 2>&1 || { cat "$W/ewfverify.out"; exit 1; }
+  /usr/bin/time -o "$W/cpu.tmp" -f "%U + %S" ewfverify -q "$W/img.E01" >"$W/ewfverify.out" 2>&1 ||
+    { cat "$W/ewfverify.out"; exit 1; }
   t1=$(now)
+  bc -l <"$W/cpu.tmp" >>"$W/c_ewfverify"
   echo "$t1 - $t0" | bc -l >>"$W/t_ewfverify"
   grep -q SUCCESS "$W/ewfverify.out" || { echo "ewfverify did not succeed"; cat "$W/ewfverify.out"; exit 1; }
 
@@ -84,9 +92,11 @@ for ((i = 1; i <= RUNS; i++)); do
   "$CUSTOS" --repo "$W/repo" case open B-1 --title bench --legal-basis bench >/dev/null
   sync
   t0=$(now)
-  "$CUSTOS" --repo "$W/repo" --json acquire "$W/img.E01" --case B-1 --actor Bench \
+  /usr/bin/time -o "$W/cpu.tmp" -f "%U + %S" \
+    "$CUSTOS" --repo "$W/repo" --json acquire "$W/img.E01" --case B-1 --actor Bench \
     >"$W/custos.out" 2>"$W/custos.err" || { cat "$W/custos.err"; exit 1; }
   t1=$(now)
+  bc -l <"$W/cpu.tmp" >>"$W/c_custos"
   echo "$t1 - $t0" | bc -l >>"$W/t_custos"
   grep -q '"verification": "verified"' "$W/custos.out" || { echo "custos did not verify"; cat "$W/custos.out"; exit 1; }
 done
@@ -94,9 +104,14 @@ rm -rf "$W/repo"
 
 TV=$(median <"$W/t_ewfverify")
 TC=$(median <"$W/t_custos")
-printf '# %d run(s) each, alternating; load average before: %s\n' "$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '# %d run(s) each, alternating; load average before: %s, after: %s\n' "$RUNS" "$LOAD0" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %8s %10s\n' "command" "median s" "media MB/s"
 printf '%-34s %8.2f %10.1f\n' "ewfverify -q" "$TV" "$(echo "$MEDIA / $TV / 1000000" | bc -l)"
 printf '%-34s %8.2f %10.1f\n' "custos acquire (store + verify)" "$TC" "$(echo "$MEDIA / $TC / 1000000" | bc -l)"
 printf 'throughput ratio custos/ewfverify: %.2fx\n' "$(echo "$TV / $TC" | bc -l)"
+CV=$(median <"$W/c_ewfverify")
+CC=$(median <"$W/c_custos")
+printf '# median CPU s (user+sys): ewfverify %.2f, custos %.2f (custos does %.2fx the CPU work)\n' \
+  "$CV" "$CC" "$(echo "$CC / $CV" | bc -l)"
 echo "# all runs (s): ewfverify $(tr '\n' ' ' <"$W/t_ewfverify"); custos $(tr '\n' ' ' <"$W/t_custos")"

@@ -5,8 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <span>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -403,6 +408,174 @@ absl::StatusOr<std::vector<EwfChecksumError>> EwfImage::ChecksumErrors() {
     out.push_back(e);
   }
   return out;
+}
+
+namespace {
+
+constexpr size_t kMediaBuffer = size_t{4} << 20;
+constexpr size_t kMediaBuffers = 6;
+constexpr uint64_t kProgressEvery = uint64_t{16} << 20;
+
+// A ring of buffers between one producer (the decompressing thread) and
+// one hashing thread per digest. The producer fills Next() and Publish()es
+// it; each hashing thread hashes every buffer in order, on its own, so
+// MD5 (the slowest) never waits for SHA-256 or for a hand-over; a buffer is
+// refilled once every digest has hashed it.
+class HashRing {
+ public:
+  explicit HashRing(unsigned digests) : len_(kMediaBuffers, 0) {
+    for (size_t i = 0; i < kMediaBuffers; ++i)
+      bufs_.push_back(std::make_unique<char[]>(kMediaBuffer));
+    for (crypto::DigestSet d : {crypto::kMd5, crypto::kSha256, crypto::kSha1})
+      if ((digests & d) || d == crypto::kSha256)
+        lanes_.push_back(std::make_unique<Lane>(d));
+    for (auto& lane : lanes_) {
+      Lane* l = lane.get();
+      l->thread = std::thread([this, l] { Consume(*l); });
+    }
+  }
+  ~HashRing() { Close(); }
+  HashRing(const HashRing&) = delete;
+  HashRing& operator=(const HashRing&) = delete;
+
+  // Waits for a free buffer.
+  std::span<char> Next() {
+    std::unique_lock<std::mutex> l(mu_);
+    free_cv_.wait(l, [&] { return produced_ - Slowest() < kMediaBuffers; });
+    return {bufs_[produced_ % kMediaBuffers].get(), kMediaBuffer};
+  }
+  // Hands the first `n` bytes of the buffer from Next() to the hashers.
+  void Publish(size_t n) {
+    std::lock_guard<std::mutex> l(mu_);
+    len_[produced_ % kMediaBuffers] = n;
+    ++produced_;
+    data_cv_.notify_all();
+  }
+  // Hashes what was published and returns the digests.
+  crypto::Digests Finish() {
+    Close();
+    crypto::Digests d;
+    for (auto& lane : lanes_) {
+      std::string* out = lane->which == crypto::kMd5    ? &d.md5
+                         : lane->which == crypto::kSha1 ? &d.sha1
+                                                        : &d.sha256;
+      *out = std::move(lane->digest);
+    }
+    d.size = bytes_;
+    return d;
+  }
+
+ private:
+  struct Lane {
+    explicit Lane(crypto::DigestSet d) : which(d), hasher(d) {}
+    crypto::DigestSet which;
+    crypto::SingleHasher hasher;
+    std::string digest;  // set by the lane's thread before it ends
+    uint64_t done = 0;   // guarded by mu_: buffers hashed
+    std::thread thread;
+  };
+
+  uint64_t Slowest() const {
+    uint64_t m = produced_;
+    for (const auto& lane : lanes_) m = std::min(m, lane->done);
+    return m;
+  }
+
+  void Close() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (closing_) return;
+      closing_ = true;
+      data_cv_.notify_all();
+    }
+    for (auto& lane : lanes_) lane->thread.join();
+  }
+
+  void Consume(Lane& lane) {
+    uint64_t i = 0;
+    while (true) {
+      std::string_view data;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        lane.done = i;
+        free_cv_.notify_one();
+        data_cv_.wait(l, [&] { return produced_ > i || closing_; });
+        if (produced_ == i) break;  // closing, and everything hashed
+        data = std::string_view(bufs_[i % kMediaBuffers].get(),
+                                len_[i % kMediaBuffers]);
+      }
+      lane.hasher.Update(data);
+      if (lane.which == crypto::kSha256) bytes_ += data.size();
+      ++i;
+    }
+    lane.digest = lane.hasher.Finish();
+  }
+
+  std::vector<std::unique_ptr<char[]>> bufs_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  uint64_t bytes_ = 0;  // written by the SHA-256 lane, read after Close
+  std::mutex mu_;
+  std::condition_variable data_cv_, free_cv_;
+  std::vector<size_t> len_;  // guarded by mu_
+  uint64_t produced_ = 0;    // guarded by mu_: buffers published
+  bool closing_ = false;     // guarded by mu_
+};
+
+}  // namespace
+
+unsigned MediaDigestsFor(const EwfInfo& info, unsigned asked) {
+  unsigned d = crypto::kSha256;
+  if (!info.stored_md5.empty() || (asked & crypto::kMd5)) d |= crypto::kMd5;
+  if (!info.stored_sha1.empty() || (asked & crypto::kSha1)) d |= crypto::kSha1;
+  return d;
+}
+
+absl::StatusOr<EwfMediaPass> ReadAndHashMedia(EwfImage& img,
+                                              const EwfMediaPassOptions& o) {
+  EwfMediaPass out;
+  HashRing ring(o.digests);
+  uint64_t done = 0, last_progress = 0;
+  absl::Status read_status;
+  while (true) {
+    std::span<char> b = ring.Next();
+    auto n = img.ReadNext(b.data(), b.size());
+    if (!n.ok()) {
+      read_status = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    if (out.head.size() < o.head_bytes)
+      out.head.append(b.data(), std::min(*n, o.head_bytes - out.head.size()));
+    ring.Publish(*n);
+    done += *n;
+    if (o.progress && done - last_progress >= kProgressEvery) {
+      last_progress = done;
+      o.progress(done);
+    }
+  }
+  out.digests = ring.Finish();
+  if (!read_status.ok())
+    return absl::Status(
+        read_status.code(),
+        absl::StrCat(read_status.message(), " at media offset ", done));
+  if (o.progress) o.progress(done);
+  CUSTOS_ASSIGN_OR_RETURN(out.checksum_errors, img.ChecksumErrors());
+  return out;
+}
+
+EwfHashCheck CheckStoredHashes(const EwfInfo& info, const crypto::Digests& d) {
+  EwfHashCheck c;
+  auto check = [&](const char* name, const std::string& stored,
+                   const std::string& computed) {
+    if (stored.empty()) return;
+    (!computed.empty() && stored == HexEncode(computed) ? c.verified
+                                                        : c.mismatched)
+        .push_back(name);
+  };
+  check("md5", info.stored_md5, d.md5);
+  check("sha1", info.stored_sha1, d.sha1);
+  check("sha256", info.stored_sha256, d.sha256);
+  return c;
 }
 
 absl::StatusOr<std::unique_ptr<MediaReader>> OpenEwfMedia(

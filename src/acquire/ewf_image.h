@@ -19,6 +19,7 @@
 #define CUSTOS_SRC_ACQUIRE_EWF_IMAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/acquire/media_reader.h"
+#include "src/crypto/hash.h"
 
 namespace custos::acquire {
 
@@ -103,6 +105,49 @@ class EwfImage final : public MediaReader {
   EwfInfo info_;
   uint32_t errors_seen_ = 0;  // checksum errors already reported by Read
 };
+
+// ---- The whole-media pass of an acquisition ----
+
+// The digests computed over the media stream: SHA-256 always (custos's
+// identity of the media), MD5 and SHA-1 only when the image stores them
+// (to verify them) or `asked` (crypto::DigestSet: --md5, --sha1) requests
+// them. MD5 is the slowest digest (~0.7 GB/s), so an image without a
+// stored MD5 is not made to pay for it.
+unsigned MediaDigestsFor(const EwfInfo& info, unsigned asked);
+
+struct EwfMediaPass {
+  crypto::Digests digests;  // md5 / sha1 empty where not computed
+  std::string head;         // the first `head_bytes` of the media
+  std::vector<EwfChecksumError> checksum_errors;
+};
+
+struct EwfMediaPassOptions {
+  unsigned digests = crypto::kSha256;  // crypto::DigestSet
+  size_t head_bytes = 0;
+  // Called from the calling thread with the media bytes read so far, about
+  // every 16 MiB.
+  std::function<void(uint64_t)> progress;
+};
+
+// Reads the media stream once from the start to its end with
+// libewf_handle_read_buffer and hashes it. Decompression runs on the
+// calling thread, which fills a ring of 4 MiB buffers; a hashing thread
+// consumes them (SHA-256 and SHA-1 there, MD5 on the MultiHasher's helper
+// thread), so decompression, SHA-256 and MD5 each have a thread and wait
+// for each other only when the ring is full or empty. Damaged chunks are
+// not an error (see ReadNext); a read failure is kDataLoss naming the
+// media offset.
+absl::StatusOr<EwfMediaPass> ReadAndHashMedia(EwfImage& img,
+                                              const EwfMediaPassOptions& o);
+
+// The stored hashes compared with the computed ones: names "md5", "sha1",
+// "sha256" of the hashes stored in the image that equal (verified) or
+// differ from (mismatched) the media's. A stored hash that was not
+// computed (not possible with MediaDigestsFor) counts as mismatched.
+struct EwfHashCheck {
+  std::vector<std::string> verified, mismatched;
+};
+EwfHashCheck CheckStoredHashes(const EwfInfo& info, const crypto::Digests& d);
 
 // "20140813": the libewf version linked.
 std::string LibewfVersion();

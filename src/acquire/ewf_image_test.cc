@@ -146,6 +146,106 @@ TEST_F(EwfImageTest, EwfxStoresSha256) {
   EXPECT_EQ((*img)->info().stored_sha256, HexEncode(want.sha256));
 }
 
+// The whole-media pass of an acquisition computes SHA-256 always and MD5 /
+// SHA-1 only where the image stores them or the caller asks.
+TEST_F(EwfImageTest, MediaPassHashesOnlyWhatIsStoredOrAsked) {
+  E01Options o;
+  o.segment_size = 1 << 20;
+  Make(o, 9 << 20);  // several 4 MiB ring buffers, several segments
+  auto segs = FindEwfSegments(Path("img.E01"));
+  ASSERT_TRUE(segs.ok()) << segs.status();
+  auto img = EwfImage::Open(SegmentPaths(*segs));
+  ASSERT_TRUE(img.ok()) << img.status();
+  const EwfInfo& info = (*img)->info();
+  ASSERT_FALSE(info.stored_md5.empty());
+  ASSERT_TRUE(info.stored_sha1.empty());
+  EXPECT_EQ(MediaDigestsFor(info, crypto::kSha256),
+            unsigned{crypto::kSha256 | crypto::kMd5});
+  EXPECT_EQ(MediaDigestsFor(info, crypto::kSha256 | crypto::kSha1),
+            unsigned{crypto::kSha256 | crypto::kMd5 | crypto::kSha1});
+  EwfInfo none;
+  EXPECT_EQ(MediaDigestsFor(none, 0), unsigned{crypto::kSha256});
+  EXPECT_EQ(MediaDigestsFor(none, crypto::kMd5),
+            unsigned{crypto::kSha256 | crypto::kMd5});
+
+  crypto::Digests want = DigestsOf(raw_);
+  EwfMediaPassOptions opts;
+  opts.digests = MediaDigestsFor(info, crypto::kSha256);
+  opts.head_bytes = 1000;
+  std::vector<uint64_t> seen;
+  opts.progress = [&](uint64_t done) { seen.push_back(done); };
+  auto pass = ReadAndHashMedia(**img, opts);
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->digests.size, raw_.size());
+  EXPECT_EQ(pass->digests.sha256, want.sha256);
+  EXPECT_EQ(pass->digests.md5, want.md5);
+  EXPECT_TRUE(pass->digests.sha1.empty());  // not stored, not asked
+  EXPECT_EQ(pass->head, raw_.substr(0, 1000));
+  EXPECT_TRUE(pass->checksum_errors.empty());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), raw_.size());
+  EwfHashCheck check = CheckStoredHashes(info, pass->digests);
+  EXPECT_EQ(check.verified, std::vector<std::string>{"md5"});
+  EXPECT_TRUE(check.mismatched.empty());
+
+  // Asked for SHA-1 (a fresh handle: the pass reads from the start).
+  auto again = EwfImage::Open(SegmentPaths(*segs));
+  ASSERT_TRUE(again.ok());
+  opts.digests = crypto::kSha256 | crypto::kSha1;
+  opts.progress = nullptr;
+  pass = ReadAndHashMedia(**again, opts);
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->digests.sha1, want.sha1);
+  EXPECT_EQ(pass->digests.sha256, want.sha256);
+  EXPECT_TRUE(pass->digests.md5.empty());
+  // A stored MD5 that was not computed cannot count as verified.
+  check = CheckStoredHashes(info, pass->digests);
+  EXPECT_TRUE(check.verified.empty());
+  EXPECT_EQ(check.mismatched, std::vector<std::string>{"md5"});
+}
+
+// ewfacquire hashes every byte of a source that is not a whole number of
+// sectors but stores only whole sectors: a genuine stored-MD5 mismatch
+// without any damaged chunk. The pass must report it as a mismatch.
+TEST_F(EwfImageTest, MediaPassFindsAStoredMd5Mismatch) {
+  Make({}, (1 << 20) + 100);
+  auto segs = FindEwfSegments(Path("img.E01"));
+  ASSERT_TRUE(segs.ok()) << segs.status();
+  auto img = EwfImage::Open(SegmentPaths(*segs));
+  ASSERT_TRUE(img.ok()) << img.status();
+  const EwfInfo& info = (*img)->info();
+  ASSERT_EQ(info.media_size, uint64_t{1} << 20);
+  EXPECT_EQ(info.stored_md5, HexEncode(DigestsOf(raw_).md5));
+  EwfMediaPassOptions opts;
+  opts.digests = MediaDigestsFor(info, 0);
+  auto pass = ReadAndHashMedia(**img, opts);
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_TRUE(pass->checksum_errors.empty());
+  EXPECT_EQ(pass->digests.md5, DigestsOf(raw_.substr(0, 1 << 20)).md5);
+  EwfHashCheck check = CheckStoredHashes(info, pass->digests);
+  EXPECT_TRUE(check.verified.empty());
+  EXPECT_EQ(check.mismatched, std::vector<std::string>{"md5"});
+}
+
+// A stored SHA-256 (ewfx) is always verified: SHA-256 is always computed.
+TEST_F(EwfImageTest, MediaPassVerifiesAStoredSha256) {
+  E01Options o;
+  o.format = "ewfx";
+  o.extra_digest = "sha256";
+  Make(o, 1 << 20);
+  auto segs = FindEwfSegments(Path("img.e01"));
+  ASSERT_TRUE(segs.ok()) << segs.status();
+  auto img = EwfImage::Open(SegmentPaths(*segs));
+  ASSERT_TRUE(img.ok()) << img.status();
+  auto pass =
+      ReadAndHashMedia(**img, {MediaDigestsFor((*img)->info(), 0), 0, {}});
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EwfHashCheck check = CheckStoredHashes((*img)->info(), pass->digests);
+  EXPECT_EQ(check.verified, (std::vector<std::string>{"md5", "sha256"}));
+  EXPECT_TRUE(check.mismatched.empty());
+  EXPECT_TRUE(pass->digests.sha1.empty());
+}
+
 TEST_F(EwfImageTest, MissingMiddleSegmentIsNamed) {
   E01Options o;
   o.segment_size = 1 << 20;

@@ -174,4 +174,31 @@ Digests MultiHasher::Finish() {
   return d;
 }
 
+struct SingleHasher::Ctx {
+  EVP_MD_CTX* ctx = nullptr;
+  ~Ctx() { EVP_MD_CTX_free(ctx); }
+};
+
+SingleHasher::SingleHasher(DigestSet which) : ctx_(std::make_unique<Ctx>()) {
+  int index = which == kMd5    ? kMd5Index
+              : which == kSha1 ? kSha1Index
+                               : kSha256Index;
+  ctx_->ctx = EVP_MD_CTX_new();
+  CUSTOS_CHECK(ctx_->ctx != nullptr);
+  CUSTOS_CHECK(EVP_DigestInit_ex2(ctx_->ctx, FetchedMd(index), nullptr) == 1);
+}
+
+SingleHasher::~SingleHasher() = default;
+
+void SingleHasher::Update(std::string_view data) {
+  MustUpdate(ctx_->ctx, data);
+}
+
+std::string SingleHasher::Finish() {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  CUSTOS_CHECK(EVP_DigestFinal_ex(ctx_->ctx, buf, &len) == 1);
+  return std::string(reinterpret_cast<char*>(buf), len);
+}
+
 }  // namespace custos::crypto

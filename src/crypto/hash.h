@@ -68,6 +68,23 @@ class MultiHasher {
   std::unique_ptr<Impl> impl_;
 };
 
+// Exactly one digest (kSha256, kMd5 or kSha1) over a stream, on the calling
+// thread: for pipelines that give each digest a thread of its own.
+class SingleHasher {
+ public:
+  explicit SingleHasher(DigestSet which);
+  ~SingleHasher();
+  SingleHasher(const SingleHasher&) = delete;
+  SingleHasher& operator=(const SingleHasher&) = delete;
+
+  void Update(std::string_view data);
+  std::string Finish();  // raw digest bytes
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
 }  // namespace custos::crypto
 
 #endif  // CUSTOS_SRC_CRYPTO_HASH_H_

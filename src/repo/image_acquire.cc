@@ -33,7 +33,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMediaBuffer = size_t{4} << 20;
 constexpr uint64_t kProgressEvery = uint64_t{16} << 20;
 // Longest header value copied into the signed event (the manifest has all).
 constexpr size_t kMaxEventValue = 1024;
@@ -359,89 +358,84 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
     // ---- EWF (E01) ----
     CUSTOS_ASSIGN_OR_RETURN(auto segs, acquire::FindEwfSegments(source));
     std::vector<std::string> paths = acquire::SegmentPaths(segs);
-    CUSTOS_ASSIGN_OR_RETURN(auto img, acquire::EwfImage::Open(paths));
+    // Store the containers on one thread while libewf opens the set and
+    // this thread decompresses the media (hashed on threads of their own).
+    SegmentCopier copier(*blobs_, paths);
+    auto opened = acquire::EwfImage::Open(paths);
+    if (!opened.ok()) {
+      copier.Cancel();
+      (void)copier.Finish();
+      return opened.status();
+    }
+    std::unique_ptr<acquire::EwfImage> img = std::move(*opened);
     const acquire::EwfInfo& info = img->info();
     progress.bytes_total = info.media_size;
-    // Store the containers on one thread while this one decompresses and
-    // hashes the media.
-    SegmentCopier copier(*blobs_, paths);
-    crypto::MultiHasher hasher(crypto::kSha256 | crypto::kMd5 | crypto::kSha1,
-                               /*parallel=*/true);
-    // Two buffers: the hasher's helper reads one while libewf fills the
-    // other.
-    std::string bufs[2] = {std::string(kMediaBuffer, '\0'),
-                           std::string(kMediaBuffer, '\0')};
-    std::string head;
-    uint64_t last_progress = 0;
-    int which = 0;
-    absl::Status read_status;
-    while (true) {
-      std::string& b = bufs[which];
-      auto n = img->ReadNext(b.data(), b.size());
-      if (!n.ok()) {
-        read_status = n.status();
-        break;
-      }
-      if (*n == 0) break;
-      if (head.size() < filetype::kIdentifyBytes)
-        head.append(b.data(),
-                    std::min(*n, filetype::kIdentifyBytes - head.size()));
-      hasher.Update(std::string_view(b.data(), *n));
-      which ^= 1;
-      progress.bytes_done += *n;
-      if (req.progress &&
-          progress.bytes_done - last_progress >= kProgressEvery) {
-        last_progress = progress.bytes_done;
+    acquire::EwfMediaPassOptions pass_opts;
+    pass_opts.digests = acquire::MediaDigestsFor(info, req.digests);
+    pass_opts.head_bytes = filetype::kIdentifyBytes;
+    if (req.progress)
+      pass_opts.progress = [&](uint64_t done) {
+        progress.bytes_done = done;
         req.progress(progress);
-      }
-    }
-    crypto::Digests media = hasher.Finish();
-    if (!read_status.ok()) {
+      };
+    auto pass = acquire::ReadAndHashMedia(*img, pass_opts);
+    if (!pass.ok()) {
       copier.Cancel();
       (void)copier.Finish();
       return absl::Status(
-          read_status.code(),
-          absl::StrCat(EscapeBytes(source), ": ", read_status.message(),
-                       " at media offset ", progress.bytes_done,
+          pass.status().code(),
+          absl::StrCat(EscapeBytes(source), ": ", pass.status().message(),
                        "; nothing was recorded"));
     }
     CUSTOS_ASSIGN_OR_RETURN(auto seg_infos, copier.Finish());
+    const crypto::Digests& media = pass->digests;
+    const std::string& head = pass->head;
+    const std::vector<acquire::EwfChecksumError>& errors =
+        pass->checksum_errors;
     if (media.size != info.media_size)
       return absl::DataLossError(
           absl::StrCat(EscapeBytes(source), ": libewf returned ", media.size,
                        " bytes of media, the image declares ", info.media_size,
                        "; nothing was recorded"));
-    CUSTOS_ASSIGN_OR_RETURN(auto errors, img->ChecksumErrors());
-    if (req.progress) req.progress(progress);
 
+    // Hex digests; "" for a digest not computed.
     const std::string md5 = HexEncode(media.md5);
     const std::string sha1 = HexEncode(media.sha1);
     const std::string sha256 = HexEncode(media.sha256);
+    json computed = json::array();
+    if (!md5.empty()) computed.push_back("md5");
+    if (!sha1.empty()) computed.push_back("sha1");
+    computed.push_back("sha256");
     // Verification against the hashes stored in the image.
-    std::vector<std::string> mismatched, matched;
-    auto check = [&](const char* name, const std::string& stored,
-                     const std::string& computed) {
-      if (stored.empty()) return;
-      (stored == computed ? matched : mismatched).push_back(name);
-    };
-    check("MD5", info.stored_md5, md5);
-    check("SHA-1", info.stored_sha1, sha1);
-    check("SHA-256", info.stored_sha256, sha256);
+    acquire::EwfHashCheck hash_check = acquire::CheckStoredHashes(info, media);
+    const std::vector<std::string>& mismatched = hash_check.mismatched;
+    const std::vector<std::string>& matched = hash_check.verified;
     std::string verification = !mismatched.empty() ? "mismatch"
                                : !matched.empty()  ? "verified"
                                                    : "no_stored_hash";
     if (!errors.empty() && verification != "mismatch")
       verification = "chunk_errors";
     if (verification == "mismatch") {
-      std::string which_hashes;
-      for (const auto& m : mismatched)
-        absl::StrAppend(&which_hashes, which_hashes.empty() ? "" : ", ", m);
+      static const std::pair<const char*, const char*> kNames[] = {
+          {"md5", "MD5"}, {"sha1", "SHA-1"}, {"sha256", "SHA-256"}};
+      std::string which_hashes, values;
+      for (const auto& m : mismatched) {
+        const char* label = m.c_str();
+        for (const auto& [k, v] : kNames)
+          if (m == k) label = v;
+        const std::string& stored = m == "md5"    ? info.stored_md5
+                                    : m == "sha1" ? info.stored_sha1
+                                                  : info.stored_sha256;
+        const std::string& mine = m == "md5"    ? md5
+                                  : m == "sha1" ? sha1
+                                                : sha256;
+        absl::StrAppend(&which_hashes, which_hashes.empty() ? "" : ", ", label);
+        absl::StrAppend(&values, values.empty() ? "" : "; ", "stored ", label,
+                        " ", stored, ", computed ", mine);
+      }
       res.warnings.push_back(absl::StrCat(
           "HASH MISMATCH: the ", which_hashes,
-          " stored in the image differ(s) from the media data read (stored "
-          "MD5 ",
-          info.stored_md5.empty() ? "none" : info.stored_md5, ", computed ",
-          md5,
+          " stored in the image differ(s) from the media data read (", values,
           "). The image is recorded and flagged; do not rely on it "
           "without further examination."));
     }
@@ -473,9 +467,9 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
     json media_obj = {{"size", info.media_size},
                       {"bytes_per_sector", info.bytes_per_sector},
                       {"sectors", info.sectors},
-                      {"md5", md5},
-                      {"sha1", sha1},
                       {"sha256", sha256}};
+    if (!md5.empty()) media_obj["md5"] = md5;
+    if (!sha1.empty()) media_obj["sha1"] = sha1;
     json stored = json::object();
     if (!info.stored_md5.empty()) stored["md5"] = info.stored_md5;
     if (!info.stored_sha1.empty()) stored["sha1"] = info.stored_sha1;
@@ -490,6 +484,9 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
                   {"chunk_size", info.chunk_size},
                   {"media", media_obj},
                   {"stored_hashes", stored},
+                  {"media_hashes", computed},
+                  {"verified_hashes", matched},
+                  {"mismatched_hashes", mismatched},
                   {"verification", verification},
                   {"checksum_errors", err_list},
                   {"checksum_error_ranges", errors.size()},
@@ -559,13 +556,16 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
     details["compression"] = info.compression;
     details["media"] = media_obj;
     details["stored_hashes"] = stored;
+    details["media_hashes"] = computed;
+    details["verified_hashes"] = matched;
+    details["mismatched_hashes"] = mismatched;
     details["verification"] = verification;
     details["checksum_error_ranges"] = errors.size();
     if (!err_list.empty()) details["checksum_errors"] = err_list;
     details["header"] = header_event;
     details["libewf_version"] = acquire::LibewfVersion();
-    details["md5"] = md5;
-    details["sha1"] = sha1;
+    if (!md5.empty()) details["md5"] = md5;
+    if (!sha1.empty()) details["sha1"] = sha1;
 
     static const std::pair<const char*, const char*> kHeaderKeys[] = {
         {"case_number", "ewf.case_number"},
@@ -595,9 +595,14 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
     top_props.emplace_back("ewf.compression", info.compression);
     top_props.emplace_back("ewf.format", info.format);
     top_props.emplace_back("ewf.segment_count", std::to_string(segs.size()));
-    top_props.emplace_back("ewf.media_md5", md5);
-    top_props.emplace_back("ewf.media_sha1", sha1);
+    if (!md5.empty()) top_props.emplace_back("ewf.media_md5", md5);
+    if (!sha1.empty()) top_props.emplace_back("ewf.media_sha1", sha1);
     top_props.emplace_back("ewf.media_sha256", sha256);
+    std::string verified_list;
+    for (const auto& v : matched)
+      absl::StrAppend(&verified_list, verified_list.empty() ? "" : ",", v);
+    if (!verified_list.empty())
+      top_props.emplace_back("ewf.verified_hashes", verified_list);
     if (!info.stored_md5.empty())
       top_props.emplace_back("ewf.stored_md5", info.stored_md5);
     if (!info.stored_sha1.empty())

@@ -319,6 +319,60 @@ TEST_F(ImageTest, CorruptChunkIsRecordedFlaggedAndLoud) {
   ExpectVerifies();
 }
 
+// Only the digests the image stores (or --md5/--sha1 asks for) are computed
+// besides SHA-256, and the signed event says which were computed and
+// which stored ones they verified.
+TEST_F(ImageTest, OnlyStoredOrAskedHashesAreComputedAndTheEventSaysWhich) {
+  acquire::testing::E01Options o;  // EnCase 6, MD5 stored, no SHA-1
+  MakeImage(2 << 20, o);
+  RunResult r = Acquire(ev_ + "/img.E01", "EXH-MD5");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = json::parse(r.out)["items"][0];
+  EXPECT_EQ(j["verification"], "verified");
+  const json& p = j["properties"];
+  EXPECT_EQ(p["ewf.media_md5"], ToolHash("md5sum", raw_));
+  EXPECT_EQ(p["ewf.media_sha256"], ToolHash("sha256sum", raw_));
+  EXPECT_EQ(p.count("ewf.media_sha1"), 0u);
+  EXPECT_EQ(p["ewf.verified_hashes"], "md5");
+  json ev = J({"show", "#" + std::to_string(j["event"].get<int>())});
+  std::string evs = ev.dump();
+  EXPECT_THAT(evs, HasSubstr("\"media_hashes\":[\"md5\",\"sha256\"]"));
+  EXPECT_THAT(evs, HasSubstr("\"verified_hashes\":[\"md5\"]"));
+  EXPECT_THAT(evs, HasSubstr("\"mismatched_hashes\":[]"));
+  EXPECT_THAT(evs, ::testing::Not(HasSubstr("\"sha1\"")));
+
+  // --sha1 asks for it.
+  r = Acquire(ev_ + "/img.E01", "EXH-SHA1", {"--sha1"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  j = json::parse(r.out)["items"][0];
+  EXPECT_EQ(j["properties"]["ewf.media_sha1"], ToolHash("sha1sum", raw_));
+  EXPECT_EQ(j["properties"]["ewf.verified_hashes"], "md5");
+  ev = J({"show", "#" + std::to_string(j["event"].get<int>())});
+  EXPECT_THAT(ev.dump(), HasSubstr("\"media_hashes\":[\"md5\",\"sha1\","
+                                   "\"sha256\"]"));
+  ExpectVerifies();
+}
+
+// A stored MD5 that differs from the media with no damaged chunk (ewfacquire
+// hashes the bytes past the last whole sector, then drops them): recorded,
+// flagged, loud, exit 1, the event naming the hash that did not verify.
+TEST_F(ImageTest, StoredMd5MismatchIsRecordedFlaggedAndNamed) {
+  acquire::testing::E01Options o;
+  MakeImage((1 << 20) + 100, o);
+  RunResult r = Acquire(ev_ + "/img.E01", "EXH-MM");
+  EXPECT_EQ(r.exit_code, repo::kExitVerifyFailed) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("HASH MISMATCH: the MD5 stored"));
+  EXPECT_THAT(r.err, HasSubstr("stored MD5 " + ToolHash("md5sum", raw_)));
+  json j = json::parse(r.out)["items"][0];
+  EXPECT_EQ(j["verification"], "mismatch");
+  EXPECT_EQ(j["properties"]["ewf.verification"], "MISMATCH");
+  EXPECT_EQ(j["properties"].count("ewf.verified_hashes"), 0u);
+  EXPECT_EQ(j["properties"].count("ewf.checksum_errors"), 0u);
+  json ev = J({"show", "#" + std::to_string(j["event"].get<int>())});
+  EXPECT_THAT(ev.dump(), HasSubstr("\"mismatched_hashes\":[\"md5\"]"));
+  ExpectVerifies();
+}
+
 TEST_F(ImageTest, MissingMiddleSegmentIsRefusedNothingChanges) {
   acquire::testing::E01Options o;
   o.segment_size = 1 << 20;
