@@ -11,7 +11,9 @@
 # times with a warm page cache:
 #   fiwalk -x IMAGE >/dev/null           MD5 + SHA-1 of every file, DFXML out
 #   custos extract --no-content ITEM     SHA-256 + MD5 + SHA-1, one item per
-#                                        file, signed event; content not stored
+#                                        file, signed event; content not stored;
+#                                        file type (libmagic) and EXIF of each
+#   custos extract --no-content --no-identify ITEM   the same without types
 #   custos extract ITEM                  the same, content stored durably in
 #                                        the vault (group commit)
 # Each timing is the median of RUNS (default 3) whole-process wall times;
@@ -121,20 +123,23 @@ t_fi=$(timeit "$RUNS" - fiwalk -x "$W/big.img")
 n_fi=$(fiwalk -x "$W/big.img" | grep -c '<name_type>r</name_type>' || true)
 t_nc=$(timeit "$RUNS" tpl-big run_extract --no-content)
 n_cx=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"])' "$W/last.out")
+t_ni=$(timeit "$RUNS" tpl-big run_extract --no-content --no-identify)
 t_cx=$(timeit "$RUNS" tpl-big run_extract)
 fresh_repo tpl-big
 run_extract >/dev/null
 verify_rc=0; "$CUSTOS" --repo "$W/repo" -q verify >/dev/null || verify_rc=$?
-rss_big=$(peak_rss tpl-big "$CUSTOS" --repo "$W/repo" -q extract EXH-001 --actor "Bench Examiner")
-rss_small=$(peak_rss tpl-small "$CUSTOS" --repo "$W/repo" -q extract EXH-001 --actor "Bench Examiner")
+rss_big=$(peak_rss tpl-big "$CUSTOS" --repo "$W/repo" -q extract EXH-001 --actor "Bench Examiner" --no-content)
+rss_small=$(peak_rss tpl-small "$CUSTOS" --repo "$W/repo" -q extract EXH-001 --actor "Bench Examiner" --no-content)
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 printf '| command | files | seconds | files/s |\n|---|---|---|---|\n'
 printf '| `fiwalk -x` (MD5+SHA-1, DFXML to /dev/null) | %d | %s | %s |\n' "$n_fi" "$t_fi" "$(rate "$n_fi" "$t_fi")"
 printf '| `custos extract --no-content` (SHA-256+MD5+SHA-1, items, signed event) | %d | %s | %s |\n' "$n_cx" "$t_nc" "$(rate "$n_cx" "$t_nc")"
+printf '| `custos extract --no-content --no-identify` (no file types) | %d | %s | %s |\n' "$n_cx" "$t_ni" "$(rate "$n_cx" "$t_ni")"
 printf '| `custos extract` (same, content stored durably) | %d | %s | %s |\n' "$n_cx" "$t_cx" "$(rate "$n_cx" "$t_cx")"
-printf '\nratio files/s vs fiwalk (above 1: custos faster): --no-content %.2f, stored %.2f (target >= 1.0)\n' \
-  "$(echo "($n_cx / $t_nc) / ($n_fi / $t_fi)" | bc -l)" "$(echo "($n_cx / $t_cx) / ($n_fi / $t_fi)" | bc -l)"
-printf 'peak RSS of custos extract: %s KiB with %d files, %s KiB with %d files\n' "$rss_big" "$FILES" "$rss_small" "$small"
+printf '\nratio files/s vs fiwalk (above 1: custos faster): --no-content %.2f, --no-content --no-identify %.2f, stored %.2f (target >= 1.0)\n' \
+  "$(echo "($n_cx / $t_nc) / ($n_fi / $t_fi)" | bc -l)" "$(echo "($n_cx / $t_ni) / ($n_fi / $t_fi)" | bc -l)" \
+  "$(echo "($n_cx / $t_cx) / ($n_fi / $t_fi)" | bc -l)"
+printf 'peak RSS of custos extract --no-content: %s KiB with %d files, %s KiB with %d files\n' "$rss_big" "$FILES" "$rss_small" "$small"
 printf 'custos verify after extraction: exit %d\n' "$verify_rc"

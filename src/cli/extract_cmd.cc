@@ -29,6 +29,12 @@ MAC(B) times at the file system's resolution, allocation status
 (shown escaped). Content that cannot be recovered (reused or cleared
 metadata, unreadable sectors) is recorded as such, never zero-filled.
 
+Every file read completely is identified by content as acquisition does:
+libmagic's MIME type (signed in the manifest line, media_type; searchable
+with `custos items --type 'image/%'`) and the EXIF tags of photographs
+(item properties: `custos items --property exif.Make=Canon`). libmagic costs
+up to a few ms per file, run on helper threads; --no-identify skips it.
+
 The run is ONE signed 'extracted' event that commits to a manifest blob with
 one line per entry (docs/formats/extraction.md); a reviewer re-runs the
 extraction and compares manifests.
@@ -65,6 +71,7 @@ json VolumeOut(const extract::VolumeInfo& v) {
 void AddExtractCommands(CLI::App& app, Commands& cmd) {
   auto req = std::make_shared<repo::ExtractRequest>();
   auto no_content = std::make_shared<bool>(false);
+  auto no_identify = std::make_shared<bool>(false);
   auto* sub = app.add_subcommand(
       "extract", "Extract the files of a disk image (libtsk) as derived items");
   sub->add_option("ITEM", req->item, "Image item: id, id prefix or exhibit")
@@ -80,15 +87,21 @@ void AddExtractCommands(CLI::App& app, Commands& cmd) {
                 "Hash files but do not store their content in the vault");
   sub->add_flag("--include-deleted,!--no-deleted", req->include_deleted,
                 "Include deleted names and orphan files (default on)");
+  sub->add_flag("--no-identify", *no_identify,
+                "Do not identify file types (libmagic, EXIF): faster");
+  sub->add_flag("--describe", req->describe,
+                "Also record libmagic's description (file.description; a "
+                "second libmagic call per file)");
   sub->add_option("--note", req->note, "Free text recorded in the event");
   sub->add_option("--purpose", req->purpose, "Purpose or legal basis");
   sub->footer(kFooter);
   Ctx& ctx = cmd.ctx;
   int* exit_code = cmd.exit_code;
-  sub->callback(cmd.Action([&ctx, req, no_content,
+  sub->callback(cmd.Action([&ctx, req, no_content, no_identify,
                             exit_code]() -> absl::Status {
     CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
     req->content = !*no_content;
+    req->identify = !*no_identify;
     ProgressBar bar(ctx.err(), ctx.ShowProgress());
     req->progress = [&](const repo::ExtractProgress& p) {
       bar.Update(absl::StrCat("extracting (", p.entries, " entries)"), p.bytes,
@@ -121,6 +134,7 @@ void AddExtractCommands(CLI::App& app, Commands& cmd) {
                 {"new_blobs", res.new_blobs},
                 {"deduplicated", res.deduplicated},
                 {"unreadable", res.unreadable},
+                {"identified", res.identified},
                 {"errors", res.errors},
                 {"partial", res.partial},
                 {"known_bad", res.known_bad},

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/base/status_macros.h"
+#include "src/filetype/test_jpeg.h"
 
 extern char** environ;
 
@@ -214,6 +215,45 @@ absl::StatusOr<BuiltImage> BuildExt4Image(const std::string& dir,
     if (f.deleted)
       CUSTOS_RETURN_IF_ERROR(
           RunTool({"debugfs", "-w", "-R", "rm /" + f.path, img.path}));
+  return img;
+}
+
+absl::StatusOr<BuiltImage> BuildTypedImage(const std::string& dir,
+                                           const std::string& name) {
+  BuiltImage img;
+  img.path = dir + "/" + name;
+  std::string src = dir + "/" + name + ".src";
+  ::unlink(img.path.c_str());
+  ::mkdir(src.c_str(), 0755);
+  filetype::testing::ExifFields exif;
+  exif.make = "Canon";
+  exif.model = "Canon EOS 5D Mark IV";
+  exif.date_time_original = "2024:05:01 10:20:30";
+  exif.lat_deg = 52, exif.lat_min = 22, exif.lat_sec = 12;
+  exif.lon_deg = 4, exif.lon_min = 53, exif.lon_sec = 24;
+  std::string noise(4096, '\0');
+  uint32_t x = 2463534242u;  // xorshift32: fixed bytes, no libmagic match
+  for (char& c : noise) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x >> 24);
+  }
+  img.files = {
+      {"photo.jpg", filetype::testing::JpegWithExif(exif), kExtTime, false},
+      {"notes.txt", Repeat("Seized at the scene; see the photographs.\n", 840),
+       kExtTime, false},
+      {"noise.bin", noise, kExtTime, false},
+      {"empty.txt", "", kExtTime, false},
+  };
+  for (const auto& f : img.files)
+    CUSTOS_RETURN_IF_ERROR(
+        WriteBytes(src + "/" + f.path, f.content, f.mtime_s, kExtNanos));
+  CUSTOS_RETURN_IF_ERROR(
+      RunTool({"mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-U",
+               "6f1d3c5e-2222-4222-8333-944455556666", "-L", "typed", "-d", src,
+               img.path, "8M"}));
+  img.size = uint64_t{8} << 20;
   return img;
 }
 

@@ -66,6 +66,14 @@ absl::StatusOr<BuiltImage> BuildExt4Image(const std::string& dir,
                                           const std::string& name = "ext4.img",
                                           int size_mib = 16);
 
+// ext4 image (mke2fs -d) for file-type identification, holding photo.jpg
+// (a JPEG from filetype/test_jpeg.h whose EXIF says Make "Canon", Model
+// "Canon EOS 5D Mark IV", DateTimeOriginal "2024:05:01 10:20:30", GPS
+// 52 22' 12" N 4 53' 24" E), notes.txt (plain ASCII text), noise.bin (4 KiB
+// of pseudo-random bytes) and empty.txt (0 bytes).
+absl::StatusOr<BuiltImage> BuildTypedImage(
+    const std::string& dir, const std::string& name = "typed.img");
+
 // An MBR-partitioned image: p1 = a 16 MiB FAT16 image (type 0x06) at 1 MiB,
 // p2 = an ext4 image (type 0x83) after it. `files` of the result carry
 // "p1/" or "p2/" prefixes.

@@ -6,10 +6,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -20,6 +25,7 @@
 #include "src/base/bytes.h"
 #include "src/base/status_macros.h"
 #include "src/extract/fs_walk.h"
+#include "src/filetype/filetype.h"
 #include "src/repo/known_files.h"
 #include "src/repo/repository.h"
 #include "src/repo/repository_internal.h"
@@ -48,6 +54,48 @@ std::string Clip(const std::string& raw, size_t max) {
 
 std::string RelPath(const std::string& label, const std::string& path) {
   return label == "fs" ? path : label + "/" + path;
+}
+
+// Appends `v` as a JSON string in canonical form (event.md): only `"`, `\`
+// and control characters are escaped.
+void AppendQuoted(std::string& out, std::string_view v) {
+  out += '"';
+  for (char ch : v) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          static const char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
 }
 
 // Writes one canonical JSON object (docs/formats/event.md) straight into a
@@ -89,45 +137,7 @@ class CanonObject {
     Quote(key);
     out_ += ':';
   }
-  void Quote(std::string_view v) {
-    out_ += '"';
-    for (char ch : v) {
-      unsigned char c = static_cast<unsigned char>(ch);
-      switch (c) {
-        case '"':
-          out_ += "\\\"";
-          break;
-        case '\\':
-          out_ += "\\\\";
-          break;
-        case '\b':
-          out_ += "\\b";
-          break;
-        case '\t':
-          out_ += "\\t";
-          break;
-        case '\n':
-          out_ += "\\n";
-          break;
-        case '\f':
-          out_ += "\\f";
-          break;
-        case '\r':
-          out_ += "\\r";
-          break;
-        default:
-          if (c < 0x20) {
-            static const char kHex[] = "0123456789abcdef";
-            out_ += "\\u00";
-            out_ += kHex[c >> 4];
-            out_ += kHex[c & 15];
-          } else {
-            out_ += ch;
-          }
-      }
-    }
-    out_ += '"';
-  }
+  void Quote(std::string_view v) { AppendQuoted(out_, v); }
   std::string& out_;
   const char* last_ = nullptr;
   bool ok_ = true;
@@ -177,16 +187,20 @@ class ItemSpill {
   ItemSpill(const ItemSpill&) = delete;
   ItemSpill& operator=(const ItemSpill&) = delete;
 
-  absl::Status Put(const ItemRecord& r) {
+  absl::Status Put(const ItemRecord& r, const filetype::Properties& props) {
     if (!f_) return absl::InternalError("cannot create a temporary file");
     buf_.clear();
     for (const std::string* s :
          {&r.id, &r.description, &r.rel_path, &r.sha256, &r.md5, &r.sha1,
-          &r.mtime, &r.atime, &r.ctime, &r.btime, &r.error})
+          &r.mtime, &r.atime, &r.ctime, &r.btime, &r.error, &r.media_type})
       Field(*s);
-    for (uint64_t v :
-         {r.size, uint64_t{r.mode}, uint64_t{r.uid}, uint64_t{r.gid}})
+    for (uint64_t v : {r.size, uint64_t{r.mode}, uint64_t{r.uid},
+                       uint64_t{r.gid}, uint64_t{props.size()}})
       buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    for (const auto& [k, v] : props) {
+      Field(k);
+      Field(v);
+    }
     if (std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
       return absl::ResourceExhaustedError(
           "cannot write the temporary list of extracted items (disk full?)");
@@ -198,23 +212,25 @@ class ItemSpill {
       return absl::InternalError("cannot re-read the temporary item list");
     return absl::OkStatus();
   }
-  // Fills the per-file fields of `r`; false at the end.
-  absl::StatusOr<bool> Get(ItemRecord& r) {
+  // Fills the per-file fields of `r` and its properties; false at the end.
+  absl::StatusOr<bool> Get(ItemRecord& r, filetype::Properties& props) {
     if (read_ == count_) return false;
     for (std::string* s :
          {&r.id, &r.description, &r.rel_path, &r.sha256, &r.md5, &r.sha1,
-          &r.mtime, &r.atime, &r.ctime, &r.btime, &r.error}) {
-      uint32_t n = 0;
-      if (std::fread(&n, sizeof n, 1, f_) != 1) return Short();
-      s->resize(n);
-      if (n > 0 && std::fread(s->data(), 1, n, f_) != n) return Short();
-    }
-    uint64_t v[4];
+          &r.mtime, &r.atime, &r.ctime, &r.btime, &r.error, &r.media_type})
+      CUSTOS_RETURN_IF_ERROR(ReadField(*s));
+    uint64_t v[5];
     if (std::fread(v, sizeof v, 1, f_) != 1) return Short();
     r.size = v[0];
     r.mode = static_cast<uint32_t>(v[1]);
     r.uid = static_cast<uint32_t>(v[2]);
     r.gid = static_cast<uint32_t>(v[3]);
+    if (v[4] > 4096) return Short();  // never written: a damaged file
+    props.resize(v[4]);
+    for (auto& [k, val] : props) {
+      CUSTOS_RETURN_IF_ERROR(ReadField(k));
+      CUSTOS_RETURN_IF_ERROR(ReadField(val));
+    }
     ++read_;
     return true;
   }
@@ -225,12 +241,176 @@ class ItemSpill {
     buf_.append(reinterpret_cast<const char*>(&n), sizeof n);
     buf_.append(s);
   }
+  absl::Status ReadField(std::string& s) {
+    uint32_t n = 0;
+    if (std::fread(&n, sizeof n, 1, f_) != 1) return Short();
+    s.resize(n);
+    if (n > 0 && std::fread(s.data(), 1, n, f_) != n) return Short();
+    return absl::OkStatus();
+  }
   static absl::Status Short() {
     return absl::DataLossError("the temporary item list is truncated");
   }
   std::FILE* f_;
   std::string buf_;
   uint64_t count_ = 0, read_ = 0;
+};
+
+// One walk entry on its way to the manifest and the spill file, waiting
+// (when `identify`) for its file type.
+struct Slot {
+  std::string line;      // manifest line without media_type, ending in '\n'
+  size_t type_at = 0;    // where `,"media_type":...` goes
+  bool is_file = false;  // has a derived item (`item`)
+  ItemRecord item;
+  bool identify = false;
+  bool known = false;  // type taken from TypeCache: `mime`, `props` set
+  std::string head;    // the content's first filetype::kIdentifyBytes
+  size_t head_size = 0;
+  // Set by a helper thread before `done`.
+  std::string mime;
+  filetype::Properties props;
+  bool done = false;  // guarded by TypeWindow::mu_
+};
+
+// File-type identification (libmagic, libexif: 0.01 to 5 ms per file) on
+// helper threads while the walk goes on, with the results handed to `emit`
+// in walk order. At most kMaxSlots entries and kMaxHeadBytes of heads are
+// held: when the window is full, Push waits for its oldest entry, so memory
+// does not grow with the number of files.
+class TypeWindow {
+ public:
+  using Emit = std::function<absl::Status(Slot&)>;
+  TypeWindow(unsigned threads, bool describe, Emit emit)
+      : describe_(describe), emit_(std::move(emit)) {
+    for (unsigned i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { Work(); });
+  }
+  ~TypeWindow() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+      todo_.clear();
+    }
+    cv_work_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  TypeWindow(const TypeWindow&) = delete;
+  TypeWindow& operator=(const TypeWindow&) = delete;
+
+  // Takes the next entry in walk order; emits the finished ones.
+  absl::Status Push(std::unique_ptr<Slot> s) {
+    const bool work = s->identify && !s->known && !threads_.empty();
+    if (!work) {
+      s->done = true;
+      // Nothing ahead of it: no need to queue.
+      if (window_.empty()) return emit_(*s);
+    }
+    s->head_size = s->head.size();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      head_bytes_ += s->head_size;
+      if (work) todo_.push_back(s.get());
+      window_.push_back(std::move(s));
+    }
+    cv_work_.notify_one();
+    while (true) {
+      bool full = window_.size() > kMaxSlots || head_bytes_ > kMaxHeadBytes;
+      CUSTOS_ASSIGN_OR_RETURN(bool emitted, EmitFront(full));
+      if (!emitted) return absl::OkStatus();
+    }
+  }
+  // Waits for every entry and emits it.
+  absl::Status Finish() {
+    while (true) {
+      CUSTOS_ASSIGN_OR_RETURN(bool emitted, EmitFront(true));
+      if (!emitted) return absl::OkStatus();
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxSlots = 512;
+  static constexpr size_t kMaxHeadBytes = size_t{8} << 20;
+
+  // Emits the oldest entry if it is done (or, with `wait`, once it is);
+  // false when there was nothing to emit.
+  absl::StatusOr<bool> EmitFront(bool wait) {
+    std::unique_ptr<Slot> s;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      if (window_.empty()) return false;
+      Slot* front = window_.front().get();
+      if (!front->done) {
+        if (!wait) return false;
+        cv_done_.wait(l, [front] { return front->done; });
+      }
+      s = std::move(window_.front());
+      window_.pop_front();
+      head_bytes_ -= s->head_size;
+    }
+    CUSTOS_RETURN_IF_ERROR(emit_(*s));
+    return true;
+  }
+  void Work() {
+    while (true) {
+      Slot* s;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_work_.wait(l, [this] { return stop_ || !todo_.empty(); });
+        if (stop_) return;
+        s = todo_.front();
+        todo_.pop_front();
+      }
+      s->props = filetype::Describe(s->head, &s->mime, describe_);
+      std::string().swap(s->head);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        s->done = true;
+      }
+      cv_done_.notify_all();
+    }
+  }
+
+  const bool describe_;
+  Emit emit_;
+  std::mutex mu_;
+  std::condition_variable cv_work_, cv_done_;
+  std::deque<std::unique_ptr<Slot>> window_;  // walk order
+  std::deque<Slot*> todo_;                    // not yet taken by a thread
+  size_t head_bytes_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;  // last: joined before the rest goes
+};
+
+// The types of the last kCapacity distinct contents identified (by
+// SHA-256): a disk holds many copies of the same file, and libmagic costs
+// up to milliseconds per call. Bounded (about 100 bytes an entry), oldest
+// out first.
+class TypeCache {
+ public:
+  struct Entry {
+    std::string mime;
+    filetype::Properties props;
+  };
+  const Entry* Find(const std::string& sha256) const {
+    auto it = map_.find(sha256);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  void Put(const std::string& sha256, const std::string& mime,
+           const filetype::Properties& props) {
+    if (sha256.empty() || map_.count(sha256)) return;
+    if (order_.size() >= kCapacity) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+    map_.emplace(sha256, Entry{mime, props});
+    order_.push_back(sha256);
+  }
+
+ private:
+  static constexpr size_t kCapacity = 4096;
+  std::unordered_map<std::string, Entry> map_;
+  std::deque<std::string> order_;
 };
 
 }  // namespace
@@ -275,10 +455,7 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
   res.libtsk_version = extract::LibtskVersion();
   const std::string host = HostName();
   CUSTOS_ASSIGN_OR_RETURN(auto manifest, blobs_->NewWriter());
-  std::vector<std::string> children;
   ItemSpill spill;
-  ItemRecord spill_record;
-  std::string line_buf;
   ExtractProgress progress;
   progress.media_size = media->size();
 
@@ -297,6 +474,33 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
       file_errors.push_back(Clip(what, kMaxErrorBytes));
   };
 
+  // Entries leave the identification window in walk order: the media type
+  // goes into the manifest line, the item row (with its properties) into
+  // the spill file.
+  std::string typed;
+  TypeCache type_cache;
+  auto emit = [&](Slot& s) -> absl::Status {
+    if (s.identify && !s.mime.empty()) {
+      // Types with EXIF properties (photographs: fast for libmagic, up to
+      // kilobytes of values) are not cached, so the cache stays small.
+      if (!s.known && s.props.empty())
+        type_cache.Put(s.item.sha256, s.mime, s.props);
+      typed.clear();
+      typed += ",\"media_type\":";
+      AppendQuoted(typed, s.mime);
+      s.line.insert(s.type_at, typed);
+      s.item.media_type = std::move(s.mime);
+      ++res.identified;
+    }
+    if (s.is_file) CUSTOS_RETURN_IF_ERROR(spill.Put(s.item, s.props));
+    return manifest->Append(s.line);
+  };
+  unsigned threads = 0;
+  if (req.identify)
+    threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  TypeWindow window(threads, req.describe, emit);
+  const size_t head_max = req.identify ? filetype::kIdentifyBytes : 0;
+
   absl::StatusOr<extract::WalkResult> walk = extract::Walk(
       *media, opts,
       [&](const extract::FsEntry& e,
@@ -306,6 +510,13 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
         std::string error, content_state, item_id;
         uint64_t delivered = 0;
         crypto::Digests digests;
+        auto slot = std::make_unique<Slot>();
+        std::string& head = slot->head;
+        auto keep_head = [&](std::string_view chunk) {
+          if (head.size() < head_max)
+            head.append(chunk.data(),
+                        std::min(chunk.size(), head_max - head.size()));
+        };
         if (e.kind == "directory") ++res.directories;
         if (is_file) {
           ++res.files;
@@ -326,7 +537,10 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
           } else if (req.content) {
             CUSTOS_ASSIGN_OR_RETURN(auto w, blobs_->NewWriter(req.digests));
             CUSTOS_RETURN_IF_ERROR(content.Read(
-                [&](std::string_view chunk) { return w->Append(chunk); },
+                [&](std::string_view chunk) {
+                  keep_head(chunk);
+                  return w->Append(chunk);
+                },
                 &delivered, &error));
             if (error.empty()) {
               CUSTOS_ASSIGN_OR_RETURN(
@@ -345,6 +559,7 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
                                   /*parallel=*/e.size >= (uint64_t{1} << 20));
             CUSTOS_RETURN_IF_ERROR(content.Read(
                 [&](std::string_view chunk) {
+                  keep_head(chunk);
                   h.Update(chunk);
                   return absl::OkStatus();
                 },
@@ -354,6 +569,14 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
           res.stored_bytes += delivered;
           if (error.empty()) {
             content_state = req.content ? "full" : "not_stored";
+            slot->identify = req.identify;
+            if (const TypeCache::Entry* known =
+                    slot->identify ? type_cache.Find(digests.sha256)
+                                   : nullptr) {
+              slot->known = true;
+              slot->mime = known->mime;
+              slot->props = known->props;
+            }
           } else {
             content_state = delivered > 0 ? "partial" : "none";
             digests = crypto::Digests();
@@ -363,7 +586,8 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
                                     ": ", error));
           }
           item_id = env_.random->Uuid4();
-          ItemRecord& it = spill_record;
+          slot->is_file = true;
+          ItemRecord& it = slot->item;
           it.id = item_id;
           it.description = e.alloc == extract::Alloc::kDeleted  ? "deleted file"
                            : e.alloc == extract::Alloc::kOrphan ? "orphan file"
@@ -381,10 +605,10 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
           it.ctime = e.ctime_ns ? FormatNanoTime(*e.ctime_ns) : "";
           it.btime = e.btime_ns ? FormatNanoTime(*e.btime_ns) : "";
           it.error = error;
-          CUSTOS_RETURN_IF_ERROR(spill.Put(it));
         }
+        if (!slot->identify || slot->known) std::string().swap(head);
         // One manifest line, keys in bytewise order (extraction.md).
-        line_buf.clear();
+        std::string& line_buf = slot->line;
         CanonObject o(line_buf);
         o.Str("alloc", extract::AllocName(e.alloc));
         if (e.atime_ns) o.Str("atime", FormatNanoTime(*e.atime_ns));
@@ -407,6 +631,8 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
         if (!item_id.empty()) o.Str("item", item_id);
         o.Str("kind", e.kind);
         if (!digests.md5.empty()) o.Str("md5", HexEncode(digests.md5));
+        // "media_type" sorts here; the window inserts it (TypeWindow).
+        slot->type_at = line_buf.size();
         o.Bool("meta_alloc", e.meta_alloc);
         if (e.has_meta) o.Int("mode", e.mode);
         if (e.mtime_ns) o.Str("mtime", FormatNanoTime(*e.mtime_ns));
@@ -427,9 +653,12 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
               absl::StrCat("manifest line for ", EscapeBytes(e.path),
                            " is not canonical JSON (a value above 2^53-1?)"));
         line_buf.push_back('\n');
-        if (!item_id.empty()) children.push_back(std::move(item_id));
-        return manifest->Append(line_buf);
+        return window.Push(std::move(slot));
       });
+  if (walk.ok()) {
+    absl::Status rest = window.Finish();
+    if (!rest.ok()) walk = absl::StatusOr<extract::WalkResult>(rest);
+  }
   if (!walk.ok()) {
     manifest->Abort();
     return walk.status();
@@ -482,6 +711,8 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
                   {"content", req.content},
                   {"partial", res.partial},
                   {"digests", std::move(digest_names)}};
+  if (req.identify) details["magic_version"] = filetype::MagicVersion();
+  if (req.describe && req.identify) details["describe"] = true;
 
   Batch batch;
   Pending p;
@@ -494,7 +725,10 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
   p.event.purpose = req.purpose;
   p.event.note = req.note;
   p.event.details = std::move(details);
-  p.covered_children = std::move(children);
+  // The derived items' event_items rows are streamed from the spill file
+  // in `apply` below rather than listed in covered_children, so that no
+  // per-file list is held (this batch has one event: nothing else chains
+  // to them within it).
   p.signer = key.get();
   p.registered_key = actor.public_key;
   batch.events.push_back(std::move(p));
@@ -514,17 +748,21 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
     it.tool_version = kToolVersion;
     it.host = host;
     it.acquired_seq = it.head_seq = seqs[0];
+    filetype::Properties props;
     while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool more, spill.Get(it));
+      CUSTOS_ASSIGN_OR_RETURN(bool more, spill.Get(it, props));
       if (!more) break;
       CUSTOS_RETURN_IF_ERROR(m.InsertItem(it));
-      // Search index (extraction.md "Item properties"): deleted and orphan
-      // files only; everything else is in the signed manifest line.
+      CUSTOS_RETURN_IF_ERROR(m.InsertEventItem(it.id, seqs[0]));
+      // Search index (extraction.md "Item properties"): allocation status
+      // of deleted and orphan files, EXIF of photographs (and the libmagic
+      // description with --describe); the rest is in the manifest line.
       if (!it.description.empty())
-        CUSTOS_RETURN_IF_ERROR(m.PutItemProperties(
-            it.id,
-            {{"fs.alloc",
-              it.description == "deleted file" ? "deleted" : "orphan"}}));
+        props.emplace_back("fs.alloc", it.description == "deleted file"
+                                           ? "deleted"
+                                           : "orphan");
+      if (!props.empty())
+        CUSTOS_RETURN_IF_ERROR(m.PutItemProperties(it.id, props));
     }
     return absl::OkStatus();
   };

@@ -8,10 +8,12 @@
 // `extracted` custody event committing to a manifest blob. Format:
 // docs/formats/extraction.md.
 //
-// Memory does not grow with the number of files beyond one id per file:
-// manifest lines are spilled to a blob writer during the walk, content is
-// streamed in 1 MiB chunks, and the derived item rows are inserted inside the
-// commit by re-reading the (committed) manifest blob.
+// Memory does not grow with the number of files: manifest lines are spilled
+// to a blob writer during the walk, content is streamed in 1 MiB chunks
+// (only the first 64 KiB are kept, for file-type identification on helper
+// threads, a bounded window of files at a time), and the derived item rows,
+// their properties and event_items rows are spilled to a temporary file and
+// streamed back inside the commit.
 //
 // Thread-safety: like every Repository call, one thread per Repository.
 //
@@ -48,6 +50,11 @@ struct ExtractRequest {
   int partition = 0;    // 0 = all volumes; N = only p<N>
   bool content = true;  // false: hash but do not store content
   bool include_deleted = true;
+  // File type by content (libmagic MIME type, EXIF properties) of every
+  // file read completely; `describe` adds file.description (a second
+  // libmagic call per file).
+  bool identify = true;
+  bool describe = false;
   unsigned digests = crypto::kSha256 | crypto::kMd5 | crypto::kSha1;
   std::string note, place, purpose;
   std::function<void(const ExtractProgress&)> progress;
@@ -64,6 +71,7 @@ struct ExtractResult {
   uint64_t allocated = 0, deleted = 0, orphan = 0;
   uint64_t bytes = 0, stored_bytes = 0, new_blobs = 0, deduplicated = 0;
   uint64_t unreadable = 0;
+  uint64_t identified = 0;          // files given a media type
   std::vector<std::string> errors;  // first 100, escaped
   bool partial = false;
   // Known-file hash-set check of the image's files after the commit

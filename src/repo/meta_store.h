@@ -139,6 +139,11 @@ class MetaStore {
 
   virtual absl::StatusOr<uint64_t> EventCount() = 0;
   virtual absl::Status InsertEvent(const EventRecord& e) = 0;
+  // Records that event `seq` covers `item_id` (one event_items row, as
+  // InsertEvent does for EventRecord::item_ids), for callers that stream
+  // the ids of many derived items instead of holding them all (extraction).
+  virtual absl::Status InsertEventItem(const std::string& item_id,
+                                       uint64_t seq) = 0;
   virtual absl::StatusOr<EventRecord> GetEvent(uint64_t seq) = 0;
   // Events [begin, end) in order; `fn` returning an error stops the scan.
   virtual absl::Status ForEachEvent(

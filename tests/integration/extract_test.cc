@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
@@ -219,6 +220,111 @@ TEST_F(ExtractTest, PartitionedDiskFilesHashesProvenanceAndVerify) {
   json again = CJ({"extract", "EXH-001", "--actor", kActor});
   EXPECT_EQ(again["new_blobs"], 0);
   EXPECT_NE(again["manifest"], x["manifest"]);  // fresh item ids
+  ExpectVerifies();
+}
+
+// Issue 3 item 3: every file read gets its type by content (libmagic) and
+// its EXIF metadata, signed in the manifest line (media_type) and indexed
+// for `custos items --type/--property`, in stored and --no-content modes.
+TEST_F(ExtractTest, FileTypesAndExifAreRecordedAndSearchable) {
+  auto built = ti::BuildTypedImage(tmp_.path());
+  ASSERT_TRUE(built.ok()) << built.status();
+  json image = Acquire(built->path, "EXH-010");
+  const std::map<std::string, std::string> want = {
+      {"photo.jpg", "image/jpeg"},
+      {"notes.txt", "text/plain"},
+      {"noise.bin", "application/octet-stream"},
+      {"empty.txt", "application/x-empty"}};
+  std::vector<std::string> photos;  // derived item ids of photo.jpg
+  for (bool stored : {true, false}) {
+    SCOPED_TRACE(stored ? "stored" : "--no-content");
+    std::vector<std::string> args = {"extract", "EXH-010", "--actor", kActor};
+    if (!stored) args.push_back("--no-content");
+    json x = CJ(args);
+    EXPECT_EQ(x["files"], 4);
+    EXPECT_EQ(x["identified"], 4);
+    const uint64_t seq = x["event"].get<uint64_t>();
+
+    // The signed manifest line carries the MIME type.
+    json ev = json::parse(C({"show", "#" + std::to_string(seq)}).out)["event"];
+    EXPECT_FALSE(ev["details"].value("magic_version", std::string()).empty());
+    std::string manifest = Blob(x["manifest"]);
+    std::map<std::string, std::string> signed_type;
+    size_t pos = 0;
+    while (pos < manifest.size()) {
+      size_t nl = manifest.find('\n', pos);
+      ASSERT_NE(nl, std::string::npos);
+      ASSERT_TRUE(
+          repo::ParseCanonicalJson(manifest.substr(pos, nl - pos)).ok());
+      json line = json::parse(manifest.substr(pos, nl - pos));
+      pos = nl + 1;
+      if (line["kind"] != "file") {
+        EXPECT_FALSE(line.contains("media_type")) << line.dump();
+        continue;
+      }
+      signed_type[line["path"]] = line.value("media_type", "");
+    }
+    EXPECT_EQ(signed_type, want);
+
+    // The derived items: media_type, EXIF properties, event_items rows.
+    std::map<std::string, std::string> item_type;
+    for (const auto& it : CJ({"items", "--all"})) {
+      if (it.value("parent", "") != image["id"] || it["acquired_event"] != seq)
+        continue;
+      item_type[it["path"]] = it.value("media_type", "");
+      json shown = CJ({"show", it["id"]});
+      EXPECT_EQ(shown["events"], json::array({seq})) << it["path"];
+      const json& props = shown["properties"];
+      if (it["path"] == "photo.jpg") {
+        photos.push_back(it["id"]);
+        EXPECT_EQ(props.value("exif.Make", ""), "Canon");
+        EXPECT_EQ(props.value("exif.Model", ""), "Canon EOS 5D Mark IV");
+        EXPECT_EQ(props.value("exif.DateTimeOriginal", ""),
+                  "2024:05:01 10:20:30");
+        EXPECT_EQ(props.value("exif.gps.latitude", ""), "52.370000");
+        EXPECT_EQ(props.value("exif.gps.longitude", ""), "4.890000");
+      } else {
+        EXPECT_EQ(props, json::object()) << it["path"];
+      }
+    }
+    EXPECT_EQ(item_type, want);
+    ExpectVerifies();
+  }
+
+  // Search finds the photographs of both runs by property and by type.
+  ASSERT_EQ(photos.size(), 2u);
+  std::sort(photos.begin(), photos.end());
+  auto ids = [](const json& items) {
+    std::vector<std::string> v;
+    for (const auto& it : items) v.push_back(it["id"]);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(ids(CJ({"items", "--property", "exif.Make=Canon"})), photos);
+  EXPECT_EQ(ids(CJ({"items", "--property", "exif.gps.latitude=52.37%",
+                    "--property", "exif.Model=%5D%"})),
+            photos);
+  EXPECT_EQ(ids(CJ({"items", "--all", "--type", "image/jpeg"})), photos);
+  EXPECT_EQ(CJ({"items", "--property", "exif.Make=Nikon"}).size(), 0u);
+
+  // --describe adds libmagic's description; --no-identify records no type.
+  json described = CJ(
+      {"extract", "EXH-010", "--actor", kActor, "--no-content", "--describe"});
+  EXPECT_EQ(described["identified"], 4);
+  for (const auto& id :
+       ids(CJ({"items", "--property", "file.description=ASCII text%"}))) {
+    json shown = CJ({"show", id});
+    EXPECT_EQ(shown["path"], "notes.txt");
+    EXPECT_EQ(shown["acquired_event"], described["event"]);
+  }
+  EXPECT_EQ(CJ({"items", "--property", "file.description=ASCII text%"}).size(),
+            1u);
+  json plain = CJ({"extract", "EXH-010", "--actor", kActor, "--no-content",
+                   "--no-identify"});
+  EXPECT_EQ(plain["identified"], 0);
+  std::string m = Blob(plain["manifest"]);
+  EXPECT_EQ(m.find("media_type"), std::string::npos);
+  EXPECT_EQ(ids(CJ({"items", "--property", "exif.Make=Canon"})).size(), 3u);
   ExpectVerifies();
 }
 
