@@ -94,6 +94,7 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   AddExtractCommands(app, cmd);
   AddExportCommands(app, cmd);
   AddListCommands(app, cmd);
+  AddTagCommands(app, cmd);
   (void)cmd;  // command groups in their own files: Add*Commands(app, cmd);
 
   // init

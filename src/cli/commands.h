@@ -158,6 +158,7 @@ void AddHashsetCommands(CLI::App& app, Commands& cmd);  // hashset_cmd.cc
 void AddExtractCommands(CLI::App& app, Commands& cmd);  // extract_cmd.cc
 void AddExportCommands(CLI::App& app, Commands& cmd);   // export_cmd.cc
 void AddListCommands(CLI::App& app, Commands& cmd);     // list_cmd.cc
+void AddTagCommands(CLI::App& app, Commands& cmd);      // tag_cmd.cc
 
 }  // namespace custos::cli
 

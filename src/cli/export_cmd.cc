@@ -1,5 +1,6 @@
-// `custos export dfxml|case` and `custos audit`: read-only commands that hand
-// the repository's records to the field's tools (DFXML, CASE/UCO JSON-LD) and
+// `custos export dfxml|case|hashdeep|vics` and `custos audit`: read-only
+// commands that hand the repository's records to the field's tools (DFXML,
+// CASE/UCO JSON-LD, hashdeep and VICS lists of tagged items) and
 // compare files on disk with the recorded hashes (hashdeep's audit mode).
 // Formats: docs/formats/exports.md.
 #include <cstdio>
@@ -10,9 +11,11 @@
 #include "src/base/bytes.h"
 #include "src/base/clock.h"
 #include "src/cli/commands.h"
+#include "src/crypto/hash.h"
 #include "src/export/audit.h"
 #include "src/export/case_uco.h"
 #include "src/export/dfxml.h"
+#include "src/export/tagged.h"
 #include "src/repo/event.h"
 
 namespace custos::cli {
@@ -51,7 +54,9 @@ absl::Status WriteOutput(Ctx& ctx, const std::string& path,
 void AddExportCommands(CLI::App& app, Commands& cmd) {
   Ctx& ctx = cmd.ctx;
   auto* exp = app.add_subcommand(
-      "export", "Export records as DFXML or CASE/UCO JSON-LD (read-only)");
+      "export",
+      "Export records as DFXML, CASE/UCO JSON-LD, or tagged items as "
+      "hashdeep/VICS (read-only)");
   exp->require_subcommand(1);
 
   // export dfxml
@@ -165,6 +170,100 @@ void AddExportCommands(CLI::App& app, Commands& cmd) {
                 << " provenance record(s) to " << ca->out << "\n";
     return absl::OkStatus();
   }));
+
+  // export hashdeep|vics --tag NAME
+  struct TaggedArgs {
+    std::string tag, case_id, category = "0", out;
+  };
+  for (const char* fmt : {"hashdeep", "vics"}) {
+    bool vics = std::string_view(fmt) == "vics";
+    auto ta = std::make_shared<TaggedArgs>();
+    auto* sub = exp->add_subcommand(
+        fmt, vics ? "Project VIC VICS JSON of the items tagged NAME"
+                  : "hashdeep known-file list of the items tagged NAME");
+    sub->add_option("--tag", ta->tag, "The tag (see `custos tag`)")->required();
+    sub->add_option("--case", ta->case_id, "Only items of this case");
+    if (vics)
+      sub->add_option("--category", ta->category,
+                      "VICS Category of every item (whole number, default 0 "
+                      "= not categorised)");
+    sub->add_option("-o,--output", ta->out, "Write to FILE (default: stdout)");
+    sub->footer(
+        std::string(
+            vics ? "A VICS v2.0 JSON envelope, one media object per item: "
+                   "MediaID, Category,\n"
+                   "MD5/SHA1 (as recorded), SHA256 (uppercase hex), "
+                   "MediaSize, MediaFiles (name).\n"
+                 : "%%%% HASHDEEP-1.0 with size,md5,sha1,sha256,filename, "
+                   "one line per item (MD5\n"
+                   "and SHA-1 where recorded; the name is EXHIBIT or "
+                   "EXHIBIT/PATH).\n") +
+        "The items are those whose latest tag event for NAME in the signed "
+        "log is a tag;\n"
+        "items without a content hash (directories, E01 image items, "
+        "unread files) are\n"
+        "skipped and reported. `custos hashset add FILE --format " +
+        fmt +
+        "` imports it back.\n"
+        "Writes nothing to the repository (record a hand-over with `custos "
+        "event add\n"
+        "--type exported`; --json prints the file's SHA-256).\n"
+        "Exit codes: 0 written; 2 bad tag name or category; 3 the tag was "
+        "never used or\nunknown case; 7 a tag event does not match its "
+        "hash.");
+    sub->callback(cmd.Action([&ctx, ta, vics, fmt]() -> absl::Status {
+      CUSTOS_ASSIGN_OR_RETURN(auto r, ctx.Open());
+      export_::TaggedExportOptions o;
+      o.tag = ta->tag;
+      o.case_id = ta->case_id;
+      o.category = ta->category;
+      o.format = vics ? hashset::ExportFormat::kVics
+                      : hashset::ExportFormat::kHashdeep;
+      o.command_line =
+          absl::StrCat("custos export ", fmt, " --tag ", ta->tag,
+                       ta->case_id.empty() ? "" : " --case " + ta->case_id);
+      std::ostringstream data;
+      CUSTOS_ASSIGN_OR_RETURN(auto stats,
+                              export_::WriteTaggedItems(*r, o, data));
+      std::string bytes = data.str();
+      CUSTOS_RETURN_IF_ERROR(WriteOutput(ctx, ta->out, bytes));
+      bool to_stdout = ta->out.empty() || ta->out == "-";
+      std::string sha = HexH(crypto::Sha256(bytes));
+      if (ctx.json_mode() && !to_stdout) {
+        json items = json::array(), skipped = json::array();
+        for (const auto& t : stats.written)
+          items.push_back({{"item", t.item.id},
+                           {"exhibit", t.item.exhibit},
+                           {"name", EscapeBytes(t.name)},
+                           {"sha256", Hex(t.item.sha256)},
+                           {"tag_event", t.tag_event}});
+        for (const auto& k : stats.skipped)
+          skipped.push_back({{"item", k.item_id},
+                             {"exhibit", k.exhibit},
+                             {"name", EscapeBytes(k.name)},
+                             {"reason", k.reason}});
+        ctx.Emit({{"output", ta->out},
+                  {"format", fmt},
+                  {"tag", ta->tag},
+                  {"records", stats.written.size()},
+                  {"items", items},
+                  {"skipped", skipped},
+                  {"sha256", sha},
+                  {"bytes", bytes.size()},
+                  {"tree_size", stats.tree_size}});
+        return absl::OkStatus();
+      }
+      for (const auto& k : stats.skipped)
+        ctx.err() << "skipped " << EscapeBytes(k.name) << " (item " << k.item_id
+                  << "): " << k.reason << "\n";
+      if (!to_stdout)
+        ctx.out() << "Wrote " << fmt << " list of " << stats.written.size()
+                  << " item(s) tagged " << ta->tag << " to " << ta->out
+                  << " (sha256 " << sha << ", log size " << stats.tree_size
+                  << ")\n";
+      return absl::OkStatus();
+    }));
+  }
 
   // audit
   struct AuditArgs {

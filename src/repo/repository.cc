@@ -917,6 +917,7 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
   Batch batch;
   std::map<std::string, const crypto::Ed25519PrivateKey*> keys;
   std::map<std::string, ActorRecord> actors;  // resolved once per batch
+  ItemPropertyList props;  // set in the commit's transaction, in order
   for (const auto& r : requests) {
     if (!IsCustodyEventType(r.type) || r.type == "acquired" ||
         r.type == "extracted")
@@ -974,9 +975,19 @@ absl::StatusOr<std::vector<EventRecord>> Repository::AddEvents(
     p.event.from = r.from;
     p.event.note = r.note;
     p.event.details = r.details;
+    if (!r.item_properties.empty())
+      for (const auto& it : p.event.items)
+        props.push_back({it.id, r.item_properties});
     batch.events.push_back(std::move(p));
   }
   if (batch.events.empty()) return std::vector<EventRecord>();
+  if (!props.empty())
+    batch.apply = [&props](MetaStore& m,
+                           const std::vector<uint64_t>&) -> absl::Status {
+      for (const auto& [id, kv] : props)
+        CUSTOS_RETURN_IF_ERROR(m.PutItemProperties(id, kv));
+      return absl::OkStatus();
+    };
   return Commit(batch);
 }
 

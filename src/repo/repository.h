@@ -122,6 +122,9 @@ struct EventRequest {
   std::string actor;               // id or name; "" = the authority
   std::string case_id, place, purpose, to, from, note;
   nlohmann::json details = nlohmann::json::object();
+  // Searchable properties (MetaStore::PutItemProperties) set on every item
+  // of the event in the same transaction, e.g. `tag.NAME` by `custos tag`.
+  std::vector<std::pair<std::string, std::string>> item_properties;
 };
 
 struct Receipt {
