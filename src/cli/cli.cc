@@ -393,8 +393,12 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
                     << " segment(s), media "
                     << HumanBytes(static_cast<double>(std::strtoull(
                            p["ewf.media_size"].c_str(), nullptr, 10)))
-                    << "\n  media md5    " << p["ewf.media_md5"]
-                    << "\n  media sha1   " << p["ewf.media_sha1"]
+                    << "\n  media md5    "
+                    << (p["ewf.media_md5"].empty() ? "- (not computed)"
+                                                   : p["ewf.media_md5"])
+                    << "\n  media sha1   "
+                    << (p["ewf.media_sha1"].empty() ? "- (not computed)"
+                                                    : p["ewf.media_sha1"])
                     << "\n  media sha256 " << p["ewf.media_sha256"]
                     << "\n  stored md5   "
                     << (p["ewf.stored_md5"].empty() ? "-" : p["ewf.stored_md5"])
