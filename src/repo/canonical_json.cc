@@ -41,40 +41,7 @@ absl::Status Encode(const nlohmann::json& j, std::string& out) {
       if (!IsValidUtf8(s))
         return absl::InvalidArgumentError(
             "canonical JSON: string is not UTF-8");
-      out += '"';
-      for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-          case '"':
-            out += "\\\"";
-            break;
-          case '\\':
-            out += "\\\\";
-            break;
-          case '\b':
-            out += "\\b";
-            break;
-          case '\t':
-            out += "\\t";
-            break;
-          case '\n':
-            out += "\\n";
-            break;
-          case '\f':
-            out += "\\f";
-            break;
-          case '\r':
-            out += "\\r";
-            break;
-          default:
-            if (c < 0x20) {
-              out += absl::StrFormat("\\u%04x", c);
-            } else {
-              out += ch;
-            }
-        }
-      }
-      out += '"';
+      AppendCanonicalJsonString(out, s);
       return absl::OkStatus();
     }
     case T::boolean:
@@ -125,6 +92,42 @@ absl::StatusOr<nlohmann::json> ParseCanonicalJson(std::string_view text) {
     return absl::InvalidArgumentError(
         "JSON is not in canonical form (docs/formats/event.md)");
   return j;
+}
+
+void AppendCanonicalJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20)
+          out += absl::StrFormat("\\u%04x", c);
+        else
+          out += ch;
+    }
+  }
+  out += '"';
 }
 
 }  // namespace custos::repo

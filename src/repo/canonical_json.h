@@ -27,6 +27,11 @@ inline constexpr uint64_t kMaxCanonicalInt = (uint64_t{1} << 53) - 1;
 // integer, or a string that is not valid UTF-8.
 absl::StatusOr<std::string> CanonicalJson(const nlohmann::json& j);
 
+// Appends `s` as a canonical JSON string (quotes, `\"`, `\\`, the short
+// escapes, `\u00xx` for other control bytes, every other byte as is). The
+// caller checks that `s` is UTF-8.
+void AppendCanonicalJsonString(std::string& out, std::string_view s);
+
 // Parses `text` and requires that it is exactly canonical (re-encodes to the
 // same bytes). kInvalidArgument naming the problem otherwise.
 absl::StatusOr<nlohmann::json> ParseCanonicalJson(std::string_view text);

@@ -26,6 +26,7 @@
 #include "src/base/status_macros.h"
 #include "src/extract/fs_walk.h"
 #include "src/filetype/filetype.h"
+#include "src/repo/canonical_json.h"
 #include "src/repo/known_files.h"
 #include "src/repo/repository.h"
 #include "src/repo/repository_internal.h"
@@ -59,43 +60,7 @@ std::string RelPath(const std::string& label, const std::string& path) {
 // Appends `v` as a JSON string in canonical form (event.md): only `"`, `\`
 // and control characters are escaped.
 void AppendQuoted(std::string& out, std::string_view v) {
-  out += '"';
-  for (char ch : v) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
+  AppendCanonicalJsonString(out, v);
 }
 
 // Writes one canonical JSON object (docs/formats/event.md) straight into a
