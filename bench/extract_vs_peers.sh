@@ -16,13 +16,19 @@
 #   custos extract --no-content --no-identify ITEM   the same without types
 #   custos extract ITEM                  the same, content stored durably in
 #                                        the vault (group commit)
+# and, for file types, against the peer doing the same work on the FILES/10
+# image (fiwalk -f runs libmagic's `file` on every file, about 40 files/s
+# here, so the 100,000-file image would take ~40 minutes):
+#   fiwalk -f -x SMALL >/dev/null         MD5 + SHA-1 + file type of each file
+#   custos extract --no-content SMALL-ITEM   with file types (the default)
 # Each timing is the median of RUNS (default 3) whole-process wall times;
 # custos runs into a fresh copy of the template repository each time (blobs
 # hard-linked, database copied). Peak RSS (/usr/bin/time) is reported for
 # FILES and for FILES/10 files, to show that memory does not grow with the
 # number of files.
 # Environment: BENCH_DIR (scratch, default a new dir under /var/tmp; needs
-# ~3 GiB), RUNS, FILES, KEEP=1 to keep the generated data.
+# ~3 GiB), RUNS, FILES, KEEP=1 to keep the generated data, FIWALK_F=0 to skip
+# the fiwalk -f comparison (it runs once, minutes).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -130,6 +136,12 @@ run_extract >/dev/null
 verify_rc=0; "$CUSTOS" --repo "$W/repo" -q verify >/dev/null || verify_rc=$?
 rss_big=$(peak_rss tpl-big "$CUSTOS" --repo "$W/repo" -q extract EXH-001 --actor "Bench Examiner" --no-content)
 rss_small=$(peak_rss tpl-small "$CUSTOS" --repo "$W/repo" -q extract EXH-001 --actor "Bench Examiner" --no-content)
+if [[ ${FIWALK_F:-1} != 0 ]]; then
+  t_ff=$(timeit 1 - fiwalk -f -x "$W/small.img")
+  n_ff=$(grep -c '<name_type>r</name_type>' "$W/last.out" || true)
+  t_nt=$(timeit "$RUNS" tpl-small run_extract --no-content)
+  n_nt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"])' "$W/last.out")
+fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
@@ -143,3 +155,10 @@ printf '\nratio files/s vs fiwalk (above 1: custos faster): --no-content %.2f, -
   "$(echo "($n_cx / $t_cx) / ($n_fi / $t_fi)" | bc -l)"
 printf 'peak RSS of custos extract --no-content: %s KiB with %d files, %s KiB with %d files\n' "$rss_big" "$FILES" "$rss_small" "$small"
 printf 'custos verify after extraction: exit %d\n' "$verify_rc"
+if [[ ${FIWALK_F:-1} != 0 ]]; then
+  printf '\nfile types, %d-file image:\n| command | files | seconds | files/s |\n|---|---|---|---|\n' "$small"
+  printf '| `fiwalk -f -x` (MD5+SHA-1+libmagic type) | %d | %s | %s |\n' "$n_ff" "$t_ff" "$(rate "$n_ff" "$t_ff")"
+  printf '| `custos extract --no-content` (SHA-256+MD5+SHA-1+libmagic type+EXIF) | %d | %s | %s |\n' "$n_nt" "$t_nt" "$(rate "$n_nt" "$t_nt")"
+  printf 'ratio files/s with file types vs fiwalk -f (above 1: custos faster): %.2f\n' \
+    "$(echo "($n_nt / $t_nt) / ($n_ff / $t_ff)" | bc -l)"
+fi
