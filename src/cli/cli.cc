@@ -90,12 +90,6 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     return std::function<void()>([&status, fn] { status = fn(); });
   };
   Commands cmd{ctx, run, &verify_exit};
-  AddHashsetCommands(app, cmd);
-  AddExtractCommands(app, cmd);
-  AddExportCommands(app, cmd);
-  AddListCommands(app, cmd);
-  AddTagCommands(app, cmd);
-  (void)cmd;  // command groups in their own files: Add*Commands(app, cmd);
 
   // init
   std::string init_dir, origin, authority;
@@ -285,8 +279,9 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       "E02, ...,\n"
       "found from the first; each stored as a blob). The media data is "
       "decompressed\n"
-      "and hashed (MD5, SHA-1, SHA-256) and compared with the hashes stored "
-      "in the\n"
+      "and hashed (SHA-256; MD5 and SHA-1 when the image stores them or "
+      "--md5/--sha1\n"
+      "ask) and compared with the hashes stored in the\n"
       "image: 'verified', 'no_stored_hash', or 'mismatch'/'chunk_errors' - "
       "still\n"
       "recorded, flagged as the property ewf.verification and told on "
@@ -302,6 +297,17 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       "raw_image item whose SHA-256 is that of the whole media stream. "
       "--format raw\n"
       "records a single raw/dd file as a raw_image.\n"
+      "\n"
+      "Known files (custos hashset): every file acquired is looked up in the "
+      "imported\n"
+      "hash sets. A known-bad match prints 'WARNING: KNOWN-BAD FILE in EXH: "
+      "PATH\n"
+      "matches hash set SET (category C, ALGO HASH), event #N' on stderr (with "
+      "--json\n"
+      "too; items[].known_bad lists them) and is recorded as a signed "
+      "'analysed' event\n"
+      "and the property hashset.known_bad; known-good matches set "
+      "hashset.known_good.\n"
       "\n"
       "Exit codes: 0 ok; 1 recorded, but an image failed verification; 2 "
       "usage;\n"
@@ -887,6 +893,14 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
     if (!v.ok()) verify_exit = repo::kExitVerifyFailed;
     return absl::OkStatus();
   }));
+
+  // Command groups in their own files, listed after the vault's core
+  // commands in `custos --help`.
+  AddExtractCommands(app, cmd);
+  AddExportCommands(app, cmd);
+  AddHashsetCommands(app, cmd);
+  AddListCommands(app, cmd);
+  AddTagCommands(app, cmd);
 
   try {
     app.parse(argc, argv);
