@@ -12,14 +12,21 @@
 //   CUSTOS_RETURN_IF_ERROR(s.status());
 //   s.BindText(1, key);
 //   CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
+//   // or, with a reader of one row:
+//   CUSTOS_ASSIGN_OR_RETURN(auto values, s.AllRows(
+//       [](const SqliteStmt& r) { return r.Blob(0); }));
 #ifndef CUSTOS_SRC_BASE_SQLITE_STMT_H_
 #define CUSTOS_SRC_BASE_SQLITE_STMT_H_
 
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,6 +68,41 @@ class SqliteStmt {
     if (rc == SQLITE_DONE) return false;
     rc_ = rc;
     return Error("step");
+  }
+  // Steps through the remaining rows, calling fn(*this) on each (fn
+  // returns absl::Status; the first error stops the walk and is returned).
+  template <class F>
+  absl::Status ForEachRow(F&& fn) {
+    while (true) {
+      CUSTOS_ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) return absl::OkStatus();
+      CUSTOS_RETURN_IF_ERROR(fn(static_cast<const SqliteStmt&>(*this)));
+    }
+  }
+  // read(row) of every remaining row, appended to `out`.
+  template <class F, class T>
+  absl::Status AppendRows(F&& read, std::vector<T>& out) {
+    return ForEachRow([&](const SqliteStmt& r) {
+      out.push_back(read(r));
+      return absl::OkStatus();
+    });
+  }
+  // read(row) of every remaining row.
+  template <class F>
+  auto AllRows(F&& read) -> absl::StatusOr<
+      std::vector<std::invoke_result_t<F, const SqliteStmt&>>> {
+    std::vector<std::invoke_result_t<F, const SqliteStmt&>> out;
+    CUSTOS_RETURN_IF_ERROR(AppendRows(std::forward<F>(read), out));
+    return out;
+  }
+  // read(row) of the next row, or nullopt when there is none.
+  template <class F>
+  auto FirstRow(F&& read) -> absl::StatusOr<
+      std::optional<std::invoke_result_t<F, const SqliteStmt&>>> {
+    using T = std::invoke_result_t<F, const SqliteStmt&>;
+    CUSTOS_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return std::optional<T>();
+    return std::optional<T>(read(static_cast<const SqliteStmt&>(*this)));
   }
   absl::Status Run() {
     CUSTOS_ASSIGN_OR_RETURN(bool row, Step());

@@ -195,21 +195,13 @@ class SqliteMetaStore final : public MetaStore {
         "SELECT id,name,role,public_key,revoked,registered_seq FROM actors "
         "WHERE id=?1 OR name=?1");
     s.BindText(1, key);
-    CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return std::optional<ActorRecord>();
-    return std::optional<ActorRecord>(ReadActor(s));
+    return s.FirstRow(ReadActor);
   }
   absl::StatusOr<std::vector<ActorRecord>> ListActors() override {
     Stmt& s = Prep(
         "SELECT id,name,role,public_key,revoked,registered_seq FROM actors "
         "ORDER BY registered_seq");
-    std::vector<ActorRecord> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadActor(s));
-    }
-    return out;
+    return s.AllRows(ReadActor);
   }
 
   absl::Status InsertCase(const CaseRecord& c) override {
@@ -226,21 +218,13 @@ class SqliteMetaStore final : public MetaStore {
     Stmt& s = Prep(
         "SELECT id,title,legal_basis,iccs,opened_seq FROM cases WHERE id=?");
     s.BindText(1, id);
-    CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return std::optional<CaseRecord>();
-    return std::optional<CaseRecord>(ReadCase(s));
+    return s.FirstRow(ReadCase);
   }
   absl::StatusOr<std::vector<CaseRecord>> ListCases() override {
     Stmt& s = Prep(
         "SELECT id,title,legal_basis,iccs,opened_seq FROM cases ORDER BY "
         "opened_seq");
-    std::vector<CaseRecord> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadCase(s));
-    }
-    return out;
+    return s.AllRows(ReadCase);
   }
 
   absl::Status InsertItem(const ItemRecord& r) override {
@@ -319,22 +303,14 @@ class SqliteMetaStore final : public MetaStore {
                        " FROM items WHERE exhibit=? AND parent_id='' LIMIT 2")
               .c_str());
       s.BindText(1, key);
-      while (true) {
-        CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
-        found.push_back(ReadItem(s));
-      }
+      CUSTOS_RETURN_IF_ERROR(s.AppendRows(ReadItem, found));
     }
     if (found.empty() && key.size() >= 8) {
       Stmt& s = Prep(absl::StrCat("SELECT ", kItemCols,
                                   " FROM items WHERE substr(id,1,?)=? LIMIT 2")
                          .c_str());
       s.Bind(1, static_cast<int64_t>(key.size())).BindText(2, key);
-      while (true) {
-        CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
-        found.push_back(ReadItem(s));
-      }
+      CUSTOS_RETURN_IF_ERROR(s.AppendRows(ReadItem, found));
     }
     if (found.size() > 1)
       return absl::FailedPreconditionError(
@@ -351,12 +327,7 @@ class SqliteMetaStore final : public MetaStore {
     Stmt s(db_, sql.c_str());
     CUSTOS_RETURN_IF_ERROR(s.status());
     s.BindText(1, case_id);
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      CUSTOS_RETURN_IF_ERROR(fn(ReadItem(s)));
-    }
-    return absl::OkStatus();
+    return s.ForEachRow([&](const Stmt& r) { return fn(ReadItem(r)); });
   }
   absl::StatusOr<std::vector<ItemRecord>> ChildrenOf(
       const std::string& parent) override {
@@ -364,13 +335,7 @@ class SqliteMetaStore final : public MetaStore {
                                 " FROM items WHERE parent_id=? ORDER BY rowid")
                        .c_str());
     s.BindText(1, parent);
-    std::vector<ItemRecord> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadItem(s));
-    }
-    return out;
+    return s.AllRows(ReadItem);
   }
 
   absl::Status PutItemProperties(
@@ -391,13 +356,8 @@ class SqliteMetaStore final : public MetaStore {
     Stmt& s = Prep(
         "SELECT key, value FROM item_properties WHERE item_id=? ORDER BY key");
     s.BindText(1, item_id);
-    std::vector<std::pair<std::string, std::string>> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.emplace_back(s.Blob(0), s.Blob(1));
-    }
-    return out;
+    return s.AllRows(
+        [](const Stmt& r) { return std::make_pair(r.Blob(0), r.Blob(1)); });
   }
   absl::StatusOr<std::vector<std::string>> FindItemsByProperty(
       const std::string& key, const std::string& like_pattern) override {
@@ -405,13 +365,7 @@ class SqliteMetaStore final : public MetaStore {
         "SELECT item_id FROM item_properties WHERE key=? AND value LIKE ? "
         "ORDER BY item_id");
     s.BindText(1, key).BindText(2, like_pattern);
-    std::vector<std::string> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(s.Blob(0));
-    }
-    return out;
+    return s.AllRows([](const Stmt& r) { return r.Blob(0); });
   }
   absl::StatusOr<std::vector<ItemRecord>> FindItemsBySha256(
       const std::string& sha256) override {
@@ -419,13 +373,7 @@ class SqliteMetaStore final : public MetaStore {
                                 " FROM items WHERE sha256=? ORDER BY rowid")
                        .c_str());
     s.Bind(1, sha256);
-    std::vector<ItemRecord> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(ReadItem(s));
-    }
-    return out;
+    return s.AllRows(ReadItem);
   }
 
   absl::StatusOr<uint64_t> EventCount() override {
@@ -482,24 +430,14 @@ class SqliteMetaStore final : public MetaStore {
            "WHERE seq>=? AND seq<? ORDER BY seq");
     CUSTOS_RETURN_IF_ERROR(s.status());
     s.Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      CUSTOS_RETURN_IF_ERROR(fn(ReadEvent(s)));
-    }
-    return absl::OkStatus();
+    return s.ForEachRow([&](const Stmt& r) { return fn(ReadEvent(r)); });
   }
   absl::StatusOr<std::vector<uint64_t>> EventsOfItem(
       const std::string& item_id) override {
     Stmt& s = Prep("SELECT seq FROM event_items WHERE item_id=? ORDER BY seq");
     s.BindText(1, item_id);
-    std::vector<uint64_t> out;
-    while (true) {
-      CUSTOS_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      out.push_back(static_cast<uint64_t>(s.Int(0)));
-    }
-    return out;
+    return s.AllRows(
+        [](const Stmt& r) { return static_cast<uint64_t>(r.Int(0)); });
   }
   absl::StatusOr<std::vector<crypto::Hash32>> LeafHashes(
       uint64_t begin, uint64_t end) override {
