@@ -29,20 +29,6 @@ constexpr char kAbcSha256[] =
 constexpr char kFoxSha256[] =
     "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
 
-bool OnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    std::string f = p.substr(start, end - start) + "/" + name;
-    if (::access(f.c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
 std::string Schema() {
   return std::string(CUSTOS_SOURCE_DIR) + "/tests/data/dfxml/dfxml.xsd";
 }

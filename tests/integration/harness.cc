@@ -40,6 +40,20 @@ void WriteFile(const std::string& path, const std::string& data) {
   ASSERT_TRUE(f.flush()) << path;
 }
 
+bool OnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    std::string f = p.substr(start, end - start) + "/" + name;
+    if (::access(f.c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 std::string TlogverifyBin() {
   const char* p = std::getenv("TLOGVERIFY");
   return p && *p ? p : "";

@@ -21,6 +21,9 @@ struct RunResult {
 
 // Path of the custos binary ($CUSTOS_BIN).
 std::string CustosBin();
+// Whether an executable `name` is on $PATH (tests of optional tools skip
+// when it is not).
+bool OnPath(const std::string& name);
 // Path of the independent verifier ($TLOGVERIFY); "" if unset.
 std::string TlogverifyBin();
 

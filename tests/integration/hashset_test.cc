@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "testing/testing.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/repo_cli.h"
 
 namespace custos::testing {
 namespace {
@@ -33,7 +34,7 @@ std::string Upper(std::string s) {
   return s;
 }
 
-class HashsetCliTest : public ::testing::Test {
+class HashsetCliTest : public ::testing::Test, public RepoCli {
  protected:
   void SetUp() override {
     ::unsetenv("CUSTOS_PASSPHRASE");
@@ -50,24 +51,7 @@ class HashsetCliTest : public ::testing::Test {
     WriteFile(ev + "/good.txt", "good content\n");
     WriteFile(ev + "/other.txt", "something else\n");
   }
-  RunResult Ok(std::vector<std::string> args) {
-    RunResult r = RunCustos(args);
-    EXPECT_EQ(r.exit_code, 0) << Describe(r);
-    return r;
-  }
-  json OkJson(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--repo", repo_, "--json"});
-    RunResult r = Ok(args);
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << Describe(r);
-    return j;
-  }
-  RunResult Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--repo", repo_});
-    return RunCustos(args);
-  }
   TempDir tmp_;
-  std::string repo_;
 };
 
 TEST_F(HashsetCliTest, KnownBadFileIsToldRecordedAndSearchable) {

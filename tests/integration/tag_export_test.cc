@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "testing/testing.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/repo_cli.h"
 
 namespace custos::testing {
 namespace {
@@ -55,7 +56,7 @@ std::set<std::string> HashdeepDigests(const std::string& text) {
   return out;
 }
 
-class TagExportTest : public ::testing::Test {
+class TagExportTest : public ::testing::Test, public RepoCli {
  protected:
   void SetUp() override {
     ::unsetenv("CUSTOS_PASSPHRASE");
@@ -79,22 +80,6 @@ class TagExportTest : public ::testing::Test {
       if (it["kind"] == "directory") dir_id_ = it["id"];
     }
     ASSERT_EQ(ids_.size(), 4u) << items.dump(1);
-  }
-  RunResult Ok(std::vector<std::string> args) {
-    RunResult r = RunCustos(args);
-    EXPECT_EQ(r.exit_code, 0) << Describe(r);
-    return r;
-  }
-  json OkJson(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--repo", repo_, "--json"});
-    RunResult r = Ok(args);
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << Describe(r);
-    return j;
-  }
-  RunResult Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--repo", repo_});
-    return RunCustos(args);
   }
   // Every digest coreutils gives for the evidence files at `rels`.
   std::set<std::string> Digests(const std::vector<std::string>& rels) {
@@ -123,7 +108,7 @@ class TagExportTest : public ::testing::Test {
     return out;
   }
   TempDir tmp_;
-  std::string repo_, ev_, dir_id_;
+  std::string ev_, dir_id_;
   std::map<std::string, std::string> ids_;  // rel path -> item id
 };
 
