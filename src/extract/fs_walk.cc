@@ -9,6 +9,7 @@
 #include <ctime>
 #include <memory>
 #include <new>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -238,6 +239,17 @@ void CollectRuns(TSK_FS_FILE* f, const TSK_FS_INFO* fs, FsEntry& e) {
           " is not known (libtsk filler run): content not recoverable");
       continue;
     }
+    if (!(run->flags & TSK_FS_ATTR_RUN_FLAG_SPARSE) &&
+        (run->addr > fs->last_block ||
+         run->len - 1 > fs->last_block - run->addr)) {
+      // Corrupt block pointers: libtsk reports them as they are.
+      e.content_error =
+          absl::StrCat("bytes ", file_off, "..", file_off + len,
+                       " are said to lie at block ", run->addr,
+                       ", beyond the file system's last block ", fs->last_block,
+                       " (damaged metadata): content not recoverable");
+      continue;
+    }
     ByteRun r;
     r.file_offset = file_off;
     r.len = len;
@@ -315,6 +327,104 @@ class NoContent final : public ContentReader {
   std::string why_;
 };
 
+// ---- Bounding libtsk's work on corrupt directories. ----
+//
+// libtsk builds a directory's whole block list from the size its inode
+// claims before reading a name (ext2fs_dir_open_meta -> tsk_fs_file_read):
+// a corrupt inode claiming gigabytes keeps it busy for minutes on a
+// kilobyte-sized image. custos checks every directory's claimed size before
+// libtsk opens it, by wrapping the file system's dir_open_meta hook; that
+// covers the root, every subdirectory of the recursive walk and the walks
+// libtsk makes itself to find orphans. A directory claiming more than
+// DirSizeLimit() is not opened: it is listed (with `error`) but its names
+// are not, and the volume's error says so (the run is partial).
+
+// A directory no real file system holds (about 8 million ext4 names).
+constexpr uint64_t kMaxDirBytes = uint64_t{256} << 20;
+
+using DirOpenFn = TSK_RETVAL_ENUM (*)(TSK_FS_INFO*, TSK_FS_DIR**, TSK_INUM_T,
+                                      int);
+
+struct DirGuard {
+  TSK_FS_INFO* fs = nullptr;
+  DirOpenFn original = nullptr;
+  uint64_t limit = 0;
+  std::set<TSK_INUM_T> refused;  // distinct (libtsk may try one twice)
+  std::string first;             // the first refusal, for the volume error
+  DirGuard* outer = nullptr;
+};
+thread_local DirGuard* t_guard = nullptr;
+
+// The most bytes a directory of `fs` on `media_size` bytes of media may
+// claim: it cannot hold more than the file system or the image, nor more
+// than kMaxDirBytes.
+uint64_t DirSizeLimit(const TSK_FS_INFO* fs, uint64_t media_size) {
+  uint64_t fs_bytes = uint64_t{fs->block_size} * fs->block_count;
+  if (fs_bytes == 0 || fs->block_count > (~uint64_t{0} / 65536))
+    fs_bytes = ~uint64_t{0};
+  uint64_t after_offset = media_size > static_cast<uint64_t>(fs->offset)
+                              ? media_size - static_cast<uint64_t>(fs->offset)
+                              : 0;
+  return std::min({fs_bytes, after_offset, kMaxDirBytes});
+}
+
+std::string DirRefusal(TSK_INUM_T inum, TSK_OFF_T size, uint64_t limit) {
+  return absl::StrCat("directory inode ", inum, " claims ", size,
+                      " bytes, more than the ", limit,
+                      " bytes a directory of this file system can hold: not "
+                      "opened (damaged metadata), its names are not listed");
+}
+
+TSK_RETVAL_ENUM GuardedDirOpen(TSK_FS_INFO* fs, TSK_FS_DIR** dir,
+                               TSK_INUM_T inum, int depth) {
+  DirGuard* g = t_guard;
+  while (g && g->fs != fs) g = g->outer;
+  if (!g) {  // cannot happen: the hook is only set while its guard lives
+    tsk_error_reset();
+    tsk_error_set_errno(TSK_ERR_FS_ARG);
+    tsk_error_set_errstr("custos: directory hook without its guard");
+    return TSK_ERR;
+  }
+  if (inum != TSK_FS_ORPHANDIR_INUM(fs)) {
+    TSK_FS_FILE* f = tsk_fs_file_open_meta(fs, nullptr, inum);
+    TSK_OFF_T size = (f && f->meta) ? f->meta->size : 0;
+    if (f) tsk_fs_file_close(f);
+    tsk_error_reset();  // unreadable inode: the original open says so
+    if (size < 0 || static_cast<uint64_t>(size) > g->limit) {
+      std::string why = DirRefusal(inum, size, g->limit);
+      if (g->refused.empty()) g->first = why;
+      g->refused.insert(inum);
+      tsk_error_set_errno(TSK_ERR_FS_INODE_COR);
+      tsk_error_set_errstr("%s", why.c_str());
+      return TSK_COR;
+    }
+  }
+  return g->original(fs, dir, inum, depth);
+}
+
+// Installs GuardedDirOpen on `fs` for the guard's lifetime.
+class ScopedDirGuard {
+ public:
+  ScopedDirGuard(TSK_FS_INFO* fs, uint64_t media_size) {
+    g_.fs = fs;
+    g_.original = fs->dir_open_meta;
+    g_.limit = DirSizeLimit(fs, media_size);
+    g_.outer = t_guard;
+    t_guard = &g_;
+    if (g_.original) fs->dir_open_meta = GuardedDirOpen;
+  }
+  ~ScopedDirGuard() {
+    g_.fs->dir_open_meta = g_.original;
+    t_guard = g_.outer;
+  }
+  ScopedDirGuard(const ScopedDirGuard&) = delete;
+  ScopedDirGuard& operator=(const ScopedDirGuard&) = delete;
+  const DirGuard& guard() const { return g_; }
+
+ private:
+  DirGuard g_;
+};
+
 // State of one file system's directory walk.
 struct FsWalk {
   TSK_FS_INFO* fs;
@@ -325,6 +435,7 @@ struct FsWalk {
   std::string buf;
   uint64_t* entries;
   uint64_t* bytes;
+  uint64_t dir_limit;  // DirSizeLimit() of fs
 };
 
 TSK_WALK_RET_ENUM DirWalkCallback(TSK_FS_FILE* f, const char* a_path,
@@ -365,6 +476,12 @@ TSK_WALK_RET_ENUM DirWalkCallback(TSK_FS_FILE* f, const char* a_path,
     if (m->type == TSK_FS_META_TYPE_LNK && m->link)
       e.symlink_target = std::string(m->link);
   }
+  // A directory GuardedDirOpen will refuse: say so on its own line.
+  if (f->meta && TSK_FS_IS_DIR_META(f->meta->type) &&
+      f->meta->addr != TSK_FS_ORPHANDIR_INUM(w->fs) &&
+      (f->meta->size < 0 ||
+       static_cast<uint64_t>(f->meta->size) > w->dir_limit))
+    e.content_error = DirRefusal(f->meta->addr, f->meta->size, w->dir_limit);
   ++w->volume->entries;
   ++*w->entries;
   if (e.kind == "file") {
@@ -405,7 +522,7 @@ TSK_WALK_RET_ENUM DirWalkCallback(TSK_FS_FILE* f, const char* a_path,
 
 // Opens the file system of `v` and walks it. Volume-level problems go to
 // v.error; sink errors are returned.
-absl::Status WalkVolume(TSK_IMG_INFO* img, VolumeInfo& v,
+absl::Status WalkVolume(TSK_IMG_INFO* img, uint64_t media_size, VolumeInfo& v,
                         const WalkOptions& options, const EntrySink& sink,
                         uint64_t* entries, uint64_t* bytes) {
   tsk_error_reset();
@@ -420,7 +537,9 @@ absl::Status WalkVolume(TSK_IMG_INFO* img, VolumeInfo& v,
   v.block_size = fs->block_size;
   v.blocks = fs->block_count;
   if (v.length == 0) v.length = uint64_t{fs->block_size} * fs->block_count;
-  FsWalk w{fs.get(), &v, &options, &sink, absl::OkStatus(), {}, entries, bytes};
+  ScopedDirGuard guard(fs.get(), media_size);
+  FsWalk w{fs.get(), &v,    &options,           &sink, absl::OkStatus(), {},
+           entries,  bytes, guard.guard().limit};
   int flags = TSK_FS_DIR_WALK_FLAG_RECURSE | TSK_FS_DIR_WALK_FLAG_ALLOC;
   if (options.include_deleted)
     flags |= TSK_FS_DIR_WALK_FLAG_UNALLOC;
@@ -434,6 +553,10 @@ absl::Status WalkVolume(TSK_IMG_INFO* img, VolumeInfo& v,
     v.error = absl::StrCat("the walk of the ", v.fs_type,
                            " file system stopped early: ", TskError());
   tsk_error_reset();
+  if (const DirGuard& g = guard.guard(); !g.refused.empty() && rc == 0)
+    v.error = absl::StrCat(
+        g.refused.size(), " director", g.refused.size() == 1 ? "y" : "ies",
+        " of the ", v.fs_type, " file system not walked; first: ", g.first);
   return absl::OkStatus();
 }
 
@@ -464,8 +587,9 @@ absl::StatusOr<WalkResult> Walk(acquire::MediaReader& media,
     v.label = "fs";
     v.length = media.size();
     result.volumes.push_back(v);
-    CUSTOS_RETURN_IF_ERROR(WalkVolume(img.get(), result.volumes.back(), options,
-                                      sink, &entries, &bytes));
+    CUSTOS_RETURN_IF_ERROR(WalkVolume(img.get(), media.size(),
+                                      result.volumes.back(), options, sink,
+                                      &entries, &bytes));
     if (!result.volumes.back().error.empty() &&
         result.volumes.back().fs_type.empty())
       return absl::DataLossError(
@@ -496,8 +620,8 @@ absl::StatusOr<WalkResult> Walk(acquire::MediaReader& media,
       v.description = p->desc ? p->desc : "";
       result.volumes.push_back(v);
       VolumeInfo& ref = result.volumes.back();
-      CUSTOS_RETURN_IF_ERROR(
-          WalkVolume(img.get(), ref, options, sink, &entries, &bytes));
+      CUSTOS_RETURN_IF_ERROR(WalkVolume(img.get(), media.size(), ref, options,
+                                        sink, &entries, &bytes));
       if (ref.error.empty()) {
         any_ok = true;
       } else {

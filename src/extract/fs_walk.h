@@ -12,6 +12,12 @@
 // handed to libtsk as an "external" image (tsk_img_open_external), so libtsk
 // never opens a file by name.
 //
+// libtsk's work on untrusted metadata is bounded: a directory claiming more
+// bytes than the file system or image holds (or 256 MiB) is not opened (it
+// is reported with `content_error`, its volume with `error`, the result
+// partial), since libtsk would build a block list for the whole claimed size
+// first (docs/formats/extraction.md "Bad input").
+//
 // Nothing is faked: content is delivered only from the runs libtsk reports;
 // a file whose runs do not cover its size, or whose metadata entry was
 // reused by another file, is reported with `content_error` and no content.
@@ -90,7 +96,9 @@ struct FsEntry {
   std::vector<ByteRun> runs;  // regular files only
   std::optional<std::string> symlink_target;
   // Set when the content is known not to be recoverable before reading
-  // (reused metadata, runs that do not cover the size, no data attribute).
+  // (reused metadata, runs that do not cover the size, no data attribute);
+  // on a directory, when its claimed size is beyond what the file system
+  // can hold: libtsk is not let open it and its names are not reported.
   std::string content_error;
 };
 

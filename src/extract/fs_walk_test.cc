@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <string>
@@ -319,6 +320,97 @@ TEST_F(FsWalkTest, TruncatedFatImageReportsUnreadableContent) {
   EXPECT_LT(report.content.size(), report.entry.size);
   EXPECT_EQ(report.content,
             built->files[2].content.substr(0, report.content.size()));
+}
+
+// An ext2 image from mke2fs -d with a.txt, big/inner.txt, zz/last.txt, then
+// debugfs sets the claimed size of `victim` (a directory path) to 2 GiB - 1.
+std::string BuildCorruptDirImage(const std::string& dir,
+                                 const std::string& victim) {
+  std::string src = dir + "/src-" + std::to_string(victim.size());
+  std::string img = dir + "/corrupt-" + std::to_string(victim.size()) + ".img";
+  EXPECT_TRUE(
+      testing::RunTool({"mkdir", "-p", src + "/big", src + "/zz"}).ok());
+  std::ofstream(src + "/a.txt") << "first file\n";
+  std::ofstream(src + "/big/inner.txt") << "inside the damaged directory\n";
+  std::ofstream(src + "/zz/last.txt") << "after the damaged directory\n";
+  absl::Status st = testing::RunTool({"mke2fs", "-q", "-F", "-t", "ext2", "-b",
+                                      "1024", "-d", src, img, "4096"});
+  EXPECT_TRUE(st.ok()) << st;
+  st = testing::RunTool(
+      {"debugfs", "-w", "-R", "sif " + victim + " size 0x7fffffff", img});
+  EXPECT_TRUE(st.ok()) << st;
+  return img;
+}
+
+TEST_F(FsWalkTest, CorruptDirectorySizeIsRefusedQuicklyAndTheRestWalked) {
+  std::string img = BuildCorruptDirImage(tmp_.path(), "/big");
+  auto start = std::chrono::steady_clock::now();
+  Walked w = WalkImage(img);
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LT(secs, 10.0);  // libtsk alone: tens of seconds or more
+  ASSERT_TRUE(w.result.ok()) << w.result.status();
+  EXPECT_TRUE(w.result->partial);
+  ASSERT_EQ(w.result->volumes.size(), 1u);
+  const std::string& verr = w.result->volumes[0].error;
+  EXPECT_NE(verr.find("1 directory of the ext2 file system not walked"),
+            std::string::npos)
+      << verr;
+  EXPECT_NE(verr.find("claims 2147483647 bytes"), std::string::npos) << verr;
+  // The damaged directory is listed, with why; its names are not.
+  ASSERT_TRUE(w.by_path.count("fs/big"));
+  const Seen& big = w.by_path.at("fs/big");
+  EXPECT_EQ(big.entry.kind, "directory");
+  EXPECT_NE(big.entry.content_error.find("not opened (damaged metadata)"),
+            std::string::npos)
+      << big.entry.content_error;
+  EXPECT_EQ(w.by_path.count("fs/big/inner.txt"), 0u);
+  // Everything else is walked and read as usual.
+  ASSERT_TRUE(w.by_path.count("fs/a.txt"));
+  EXPECT_EQ(w.by_path.at("fs/a.txt").content, "first file\n");
+  ASSERT_TRUE(w.by_path.count("fs/zz/last.txt"));
+  EXPECT_EQ(w.by_path.at("fs/zz/last.txt").content,
+            "after the damaged directory\n");
+  EXPECT_TRUE(w.by_path.at("fs/zz").entry.content_error.empty());
+}
+
+TEST_F(FsWalkTest, CorruptRootDirectorySizeStopsTheVolumeQuickly) {
+  std::string img = BuildCorruptDirImage(tmp_.path(), "/");
+  auto start = std::chrono::steady_clock::now();
+  Walked w = WalkImage(img);
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LT(secs, 10.0);
+  ASSERT_TRUE(w.result.ok()) << w.result.status();
+  EXPECT_TRUE(w.result->partial);
+  ASSERT_EQ(w.result->volumes.size(), 1u);
+  EXPECT_EQ(w.result->volumes[0].fs_type, "ext2");
+  EXPECT_NE(w.result->volumes[0].error.find("not opened (damaged metadata)"),
+            std::string::npos)
+      << w.result->volumes[0].error;
+}
+
+TEST_F(FsWalkTest, BlockPointerBeyondTheFileSystemIsNotARun) {
+  std::string img = BuildCorruptDirImage(tmp_.path(), "/zz");
+  // Also point a.txt's first block far past the 4,096-block file system.
+  absl::Status st = testing::RunTool(
+      {"debugfs", "-w", "-R", "sif /a.txt block[0] 0x7fffff00", img});
+  ASSERT_TRUE(st.ok()) << st;
+  Walked w = WalkImage(img);
+  ASSERT_TRUE(w.result.ok()) << w.result.status();
+  ASSERT_TRUE(w.by_path.count("fs/a.txt"));
+  const Seen& a = w.by_path.at("fs/a.txt");
+  EXPECT_NE(a.entry.content_error.find("beyond the file system's last block"),
+            std::string::npos)
+      << a.entry.content_error;
+  EXPECT_TRUE(a.entry.runs.empty());
+  EXPECT_EQ(a.content, "");
+  // Other files are unaffected.
+  ASSERT_TRUE(w.by_path.count("fs/big/inner.txt"));
+  EXPECT_EQ(w.by_path.at("fs/big/inner.txt").content,
+            "inside the damaged directory\n");
 }
 
 }  // namespace

@@ -483,6 +483,12 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
                         std::min(chunk.size(), head_max - head.size()));
         };
         if (e.kind == "directory") ++res.directories;
+        if (!is_file && !e.content_error.empty()) {  // a damaged directory
+          error = EscapeBytes(e.content_error);
+          ++res.unreadable;
+          note_error(absl::StrCat(e.volume->label, "/", EscapeBytes(e.path),
+                                  ": ", error));
+        }
         if (is_file) {
           ++res.files;
           res.bytes += e.size;

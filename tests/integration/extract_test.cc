@@ -406,6 +406,42 @@ TEST_F(ExtractTest, DamagedPartitionCommitsPartialResultExit8) {
   ExpectVerifies();
 }
 
+TEST_F(ExtractTest, CorruptDirectorySizeIsDamagedPartialExit8) {
+  // ext2 with a.txt, big/inner.txt, zz/last.txt; debugfs then makes big's
+  // inode claim 2 GiB - 1 bytes on a 4 MiB file system.
+  std::string src = tmp_.Join("src");
+  ASSERT_EQ(::mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src + "/big").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((src + "/zz").c_str(), 0755), 0);
+  WriteFile(src + "/a.txt", "first file\n");
+  WriteFile(src + "/big/inner.txt", "inside the damaged directory\n");
+  WriteFile(src + "/zz/last.txt", "after the damaged directory\n");
+  std::string img = tmp_.Join("corrupt.img");
+  ASSERT_TRUE(ti::RunTool({"mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024",
+                           "-d", src, img, "4096"})
+                  .ok());
+  ASSERT_TRUE(
+      ti::RunTool({"debugfs", "-w", "-R", "sif /big size 0x7fffffff", img})
+          .ok());
+  json image = Acquire(img, "EXH-004");
+  json x = CJ({"extract", "EXH-004", "--actor", kActor}, 8);
+  EXPECT_EQ(x["partial"], true);
+  EXPECT_EQ(x["volumes"][0]["status"], "error");
+  EXPECT_THAT(x["volumes"][0]["error"].get<std::string>(),
+              HasSubstr("1 directory of the ext2 file system not walked"));
+  EXPECT_GE(x["unreadable"].get<int>(), 1);
+  bool listed = false;
+  for (const auto& e : x["errors"])
+    if (e.get<std::string>().find("fs/big: directory inode") == 0)
+      listed = true;
+  EXPECT_TRUE(listed) << x["errors"].dump();
+  auto items = ItemsByPath(image["id"]);
+  EXPECT_TRUE(items.count("a.txt"));
+  EXPECT_TRUE(items.count("zz/last.txt"));
+  EXPECT_FALSE(items.count("big/inner.txt"));
+  ExpectVerifies();
+}
+
 TEST_F(ExtractTest, DirectoryItemIsRefused) {
   std::string dir = tmp_.Join("d");
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
