@@ -434,48 +434,68 @@ void Store::Lookup(Algorithm algo, std::string_view digest,
   }
 }
 
+namespace {
+
+// The batched live search of one set (the core of ContainsBatch and
+// LookupBatch): `runs` are the set's runs of one algorithm, newest first;
+// `decided` (n bytes, zeroed by the caller) marks digests already found in a
+// newer run. For each digest whose newest occurrence is in an add run,
+// calls found(i, run, record index) once; a tombstone hides older runs.
+// Groups of 16 digests are searched with their directory and first
+// records prefetched.
+template <typename Found>
+void SearchSetBatch(const std::vector<const Store::MappedRun*>& runs,
+                    size_t len, const uint8_t* digests, size_t n,
+                    uint8_t* decided, Found&& found) {
+  constexpr size_t kGroup = 16;
+  for (const Store::MappedRun* r : runs) {
+    for (size_t g = 0; g < n; g += kGroup) {
+      size_t e = std::min(n, g + kGroup);
+      uint32_t lo[kGroup], hi[kGroup];
+      for (size_t i = g; i < e; ++i)
+        __builtin_prefetch(&r->dir[TopBits(digests + i * len, r->bits)]);
+      for (size_t i = g; i < e; ++i) {
+        uint32_t p = TopBits(digests + i * len, r->bits);
+        lo[i - g] = r->dir[p];
+        hi[i - g] = r->dir[p + 1];
+        const uint8_t* rec = r->records + uint64_t{lo[i - g]} * len;
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + 64);
+      }
+      for (size_t i = g; i < e; ++i) {
+        if (decided[i]) continue;
+        const uint8_t* d = digests + i * len;
+        uint64_t l = lo[i - g], h = std::min<uint64_t>(hi[i - g], r->n);
+        while (l < h) {
+          uint64_t mid = l + (h - l) / 2;
+          int c = std::memcmp(r->records + mid * len, d, len);
+          if (c == 0) {
+            decided[i] = 1;
+            if (!r->info.tombstone) found(i, r, mid);
+            break;
+          }
+          if (c < 0)
+            l = mid + 1;
+          else
+            h = mid;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 size_t Store::ContainsBatch(Algorithm algo, const uint8_t* digests, size_t n,
                             uint8_t* hit) const {
   const size_t len = DigestLength(algo);
   std::memset(hit, 0, n);
-  constexpr size_t kGroup = 16;
   std::vector<uint8_t> decided(n);
   for (size_t si = 0; si < sets_.size(); ++si) {
     std::fill(decided.begin(), decided.end(), 0);
-    for (const MappedRun* r : by_set_[si][AlgoIndex(algo)]) {
-      for (size_t g = 0; g < n; g += kGroup) {
-        size_t e = std::min(n, g + kGroup);
-        uint32_t lo[kGroup], hi[kGroup];
-        for (size_t i = g; i < e; ++i)
-          __builtin_prefetch(&r->dir[TopBits(digests + i * len, r->bits)]);
-        for (size_t i = g; i < e; ++i) {
-          uint32_t p = TopBits(digests + i * len, r->bits);
-          lo[i - g] = r->dir[p];
-          hi[i - g] = r->dir[p + 1];
-          const uint8_t* rec = r->records + uint64_t{lo[i - g]} * len;
-          __builtin_prefetch(rec);
-          __builtin_prefetch(rec + 64);
-        }
-        for (size_t i = g; i < e; ++i) {
-          if (decided[i]) continue;
-          const uint8_t* d = digests + i * len;
-          uint64_t l = lo[i - g], h = std::min<uint64_t>(hi[i - g], r->n);
-          while (l < h) {
-            uint64_t mid = l + (h - l) / 2;
-            int c = std::memcmp(r->records + mid * len, d, len);
-            if (c == 0) {
-              decided[i] = 1;
-              if (!r->info.tombstone) hit[i] = 1;
-              break;
-            }
-            if (c < 0)
-              l = mid + 1;
-            else
-              h = mid;
-          }
-        }
-      }
-    }
+    SearchSetBatch(by_set_[si][AlgoIndex(algo)], len, digests, n,
+                   decided.data(),
+                   [hit](size_t i, const MappedRun*, uint64_t) { hit[i] = 1; });
   }
   size_t hits = 0;
   for (size_t i = 0; i < n; ++i) hits += hit[i];
@@ -484,22 +504,63 @@ size_t Store::ContainsBatch(Algorithm algo, const uint8_t* digests, size_t n,
 
 void Store::LookupBatch(Algorithm algo, const uint8_t* digests, size_t n,
                         std::vector<std::pair<size_t, Match>>* out) const {
+  // One pass: the batched search records, per set and digest, the tag of
+  // the live record it found; the Matches are built from those, in digest
+  // order and, per digest, in set order (as Lookup() appends them).
   const size_t len = DigestLength(algo);
+  const size_t nsets = sets_.size();
+  if (nsets == 0 || n == 0) return;
   constexpr size_t kChunk = 4096;
-  uint8_t hit[kChunk];
-  std::vector<Match> m;
+  static const std::string kNoTag;
+  // found[si * kChunk + i]: the tag of digest i in set si, or null.
+  std::vector<const std::string*> found(nsets * kChunk);
+  uint8_t decided[kChunk];
+  uint8_t any[kChunk];
+  // Per set, the Match fields of the last tag seen (sets rarely have more
+  // than a few tags), so that tags are split once, not once per hit.
+  struct Proto {
+    const std::string* tag = nullptr;
+    Match m;
+  };
+  std::vector<Proto> proto(nsets);
   for (size_t base = 0; base < n; base += kChunk) {
     size_t k = std::min(kChunk, n - base);
-    if (ContainsBatch(algo, digests + base * len, k, hit) == 0) continue;
+    const uint8_t* ds = digests + base * len;
+    std::memset(any, 0, k);
+    size_t hits = 0;
+    for (size_t si = 0; si < nsets; ++si) {
+      const std::string** f = found.data() + si * kChunk;
+      std::fill(f, f + k, nullptr);
+      std::memset(decided, 0, k);
+      SearchSetBatch(by_set_[si][AlgoIndex(algo)], len, ds, k, decided,
+                     [&](size_t i, const MappedRun* r, uint64_t idx) {
+                       uint16_t t = r->Tag(idx);
+                       f[i] =
+                           t < r->info.tags.size() ? &r->info.tags[t] : &kNoTag;
+                       hits += !any[i];
+                       any[i] = 1;
+                     });
+    }
+    if (hits == 0) continue;
     for (size_t i = 0; i < k; ++i) {
-      if (!hit[i]) continue;
-      m.clear();
-      Lookup(
-          algo,
-          std::string_view(
-              reinterpret_cast<const char*>(digests + (base + i) * len), len),
-          &m);
-      for (auto& x : m) out->emplace_back(base + i, std::move(x));
+      if (!any[i]) continue;
+      for (size_t si = 0; si < nsets; ++si) {
+        const std::string* tag = found[si * kChunk + i];
+        if (!tag) continue;
+        Proto& p = proto[si];
+        if (p.tag != tag && (p.tag == nullptr || *p.tag != *tag)) {
+          p.tag = tag;
+          p.m = Match();
+          p.m.set = sets_[si].name;
+          SplitTag(*tag, &p.m.category, &p.m.flags);
+          if (p.m.category.empty()) p.m.category = sets_[si].category;
+          p.m.meaning = EffectiveMeaning(sets_[si].meaning, p.m.category);
+          p.m.algo = algo;
+        }
+        out->emplace_back(base + i, p.m);
+        out->back().second.digest.assign(
+            reinterpret_cast<const char*>(ds + i * len), len);
+      }
     }
   }
 }

@@ -177,9 +177,9 @@ class Store {
   size_t ContainsBatch(Algorithm algo, const uint8_t* digests, size_t n,
                        uint8_t* hit) const;
   // The path for many digests (known-file matching, `custos hashset
-  // lookup`): `n` digests back to back, filtered with ContainsBatch; for
-  // each digest that a set holds, appends (i, Match) per set, as Lookup()
-  // would, in digest order.
+  // lookup`): `n` digests back to back, searched in one batched pass (as
+  // ContainsBatch); for each digest that a set holds, appends (i, Match)
+  // per set, as Lookup() would, in digest order.
   void LookupBatch(Algorithm algo, const uint8_t* digests, size_t n,
                    std::vector<std::pair<size_t, Match>>* out) const;
   // Bytes of the runs of all sets (what preloading reads).

@@ -166,6 +166,89 @@ TEST_F(StoreTest, DeltaTombstonesAndCompaction) {
   EXPECT_TRUE(done->empty());
 }
 
+// LookupBatch (one batched pass) returns exactly what Lookup() returns per
+// digest, in digest order: hits in several sets (tags with categories and
+// flags, a VICS "0" entry, a set-level category), tombstoned digests,
+// misses, digests re-added after a tombstone, over more than one chunk.
+TEST_F(StoreTest, LookupBatchEqualsLookupAcrossSets) {
+  std::vector<std::string> d;
+  for (uint64_t i = 0; i < 10000; ++i) d.push_back(Digest(100 + i, 32));
+  std::vector<std::string> a, b, b_delta, b_removed, c;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i % 3 == 0) a.push_back(d[i]);
+    if (i % 5 == 0) b.push_back(d[i]);
+    if (i % 7 == 0) c.push_back(d[i]);
+  }
+  for (size_t i = 5; i < d.size(); i += 30) b_removed.push_back(d[i]);
+  for (size_t i = 5; i < d.size(); i += 60) b_delta.push_back(d[i]);
+  for (size_t i = 1; i < d.size(); i += 11) b_delta.push_back(d[i]);
+  Import("good", a);
+  {
+    ImportOptions o = Opts("bad", Meaning::kKnownBad);
+    o.category = "setcat";
+    auto imp = store_->BeginImport(o);
+    ASSERT_TRUE(imp.ok()) << imp.status();
+    for (size_t i = 0; i < b.size(); ++i) {
+      const char* tags[] = {"", "3", "0", "2;A,B"};
+      ASSERT_TRUE((*imp)->Add(Algorithm::kSha256, b[i], tags[i % 4]).ok());
+    }
+    ASSERT_TRUE((*imp)->Prepare().ok());
+    ASSERT_TRUE((*imp)->Publish().ok());
+  }
+  // A delta: tombstones over every 10th digest, some of them re-added.
+  Import("bad", b_delta, b_removed, /*delta=*/true, Meaning::kKnownBad);
+  Import("third", c);
+  std::string all;
+  for (const auto& x : d) all += x;
+  for (uint64_t i = 0; i < 500; ++i) all += Digest(900000 + i, 32);  // misses
+  const size_t n = all.size() / 32;
+  std::vector<std::pair<size_t, Match>> got;
+  store_->LookupBatch(Algorithm::kSha256,
+                      reinterpret_cast<const uint8_t*>(all.data()), n, &got);
+  std::vector<std::pair<size_t, Match>> want;
+  for (size_t i = 0; i < n; ++i)
+    for (auto& m : Find(*store_, Algorithm::kSha256, all.substr(i * 32, 32)))
+      want.emplace_back(i, std::move(m));
+  ASSERT_EQ(got.size(), want.size());
+  std::set<std::string> sets_seen, categories;
+  size_t multi = 0;
+  for (size_t j = 0; j < got.size(); ++j) {
+    SCOPED_TRACE(j);
+    EXPECT_EQ(got[j].first, want[j].first);
+    EXPECT_EQ(got[j].second.set, want[j].second.set);
+    EXPECT_EQ(got[j].second.meaning, want[j].second.meaning);
+    EXPECT_EQ(got[j].second.category, want[j].second.category);
+    EXPECT_EQ(got[j].second.flags, want[j].second.flags);
+    EXPECT_EQ(got[j].second.algo, want[j].second.algo);
+    EXPECT_EQ(got[j].second.digest, want[j].second.digest);
+    sets_seen.insert(got[j].second.set);
+    categories.insert(got[j].second.category);
+    if (j > 0 && got[j].first == got[j - 1].first) ++multi;
+  }
+  // The data exercise what they should.
+  EXPECT_EQ(sets_seen.size(), 3u);
+  EXPECT_GT(multi, 100u);
+  EXPECT_EQ(categories, (std::set<std::string>{"", "0", "2", "3", "setcat"}));
+  // A tombstoned digest (not re-added) is absent from "bad".
+  for (const auto& [i, m] : got)
+    EXPECT_FALSE(i % 60 == 35 && i % 11 != 1 && m.set == "bad");
+  // ContainsBatch agrees.
+  std::vector<uint8_t> hit(n);
+  size_t hits = store_->ContainsBatch(
+      Algorithm::kSha256, reinterpret_cast<const uint8_t*>(all.data()), n,
+      hit.data());
+  std::set<size_t> with_match;
+  for (const auto& [i, m] : got) with_match.insert(i);
+  EXPECT_EQ(hits, with_match.size());
+  for (size_t i = 0; i < n; ++i)
+    EXPECT_EQ(hit[i] != 0, with_match.count(i) == 1);
+  // No sets / no digests: nothing.
+  got.clear();
+  store_->LookupBatch(Algorithm::kSha256,
+                      reinterpret_cast<const uint8_t*>(all.data()), 0, &got);
+  EXPECT_TRUE(got.empty());
+}
+
 TEST_F(StoreTest, SpillsAndMergesUnderASmallMemoryBudget) {
   ImportOptions o = Opts("big");
   o.memory_budget = 1 << 16;  // 64 KiB: ~1900 SHA-256 records per buffer
