@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "src/base/bytes.h"
 #include "testing/testing.h"
@@ -273,6 +274,69 @@ TEST_F(AcquireTest, SinkErrorAbortsWalk) {
   });
   EXPECT_EQ(st.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(calls, 2);
+}
+
+// Typing runs on a worker thread; entries must still reach the sink in walk
+// order, each with its own type. More files than the pending-queue bound,
+// mixed with directories and symlinks (which need no typing).
+TEST_F(AcquireTest, TypedEntriesKeepWalkOrderAndTypes) {
+  const std::string png(
+      "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0"
+      "\x90\x91\x68\x36",
+      33);
+  const char* kinds[3] = {"text/plain", "image/png",
+                          "application/octet-stream"};
+  std::vector<std::string> want_paths = {""};
+  std::vector<std::string> want_types = {""};
+  for (int d = 0; d < 3; ++d) {
+    std::string dir = absl::StrCat("d", d);
+    ASSERT_EQ(::mkdir((src_ + "/" + dir).c_str(), 0755), 0);
+    want_paths.push_back(dir);
+    want_types.push_back("");
+    for (int i = 0; i < 300; ++i) {
+      std::string name = absl::StrCat(dir, "/f", 1000 + i);
+      int k = (i * 7 + d) % 4;
+      if (k == 3) {
+        ASSERT_EQ(::symlink("nowhere", (src_ + "/" + name).c_str()), 0);
+        want_types.push_back("");
+      } else {
+        std::string body = k == 0   ? absl::StrCat("plain text line ", i, "\n")
+                           : k == 1 ? png + Pattern(100 + i)
+                                    : Pattern(4096 + i);
+        WriteFile(src_ + "/" + name, body);
+        want_types.push_back(kinds[k]);
+      }
+      want_paths.push_back(name);
+    }
+  }
+  ASSERT_TRUE(Run(src_).ok());
+  ASSERT_EQ(entries_.size(), want_paths.size());
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    EXPECT_EQ(entries_[i].path, want_paths[i]) << i;
+    EXPECT_EQ(entries_[i].media_type, want_types[i]) << entries_[i].path;
+  }
+  // Without identification: same order, no types.
+  AcquireOptions plain;
+  plain.identify = false;
+  ASSERT_TRUE(Run(src_, plain).ok());
+  ASSERT_EQ(entries_.size(), want_paths.size());
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    EXPECT_EQ(entries_[i].path, want_paths[i]);
+    EXPECT_EQ(entries_[i].media_type, "");
+  }
+}
+
+// A sink error stops the sink calls at once, even with entries queued behind
+// the typing worker.
+TEST_F(AcquireTest, SinkErrorWithManyFilesStopsSinkCalls) {
+  for (int i = 0; i < 600; ++i)
+    WriteFile(absl::StrCat(src_, "/f", 1000 + i), Pattern(64 + i));
+  int calls = 0;
+  absl::Status st = Acquire(src_, *store_, {}, [&](const SourceEntry&) {
+    return ++calls == 300 ? absl::CancelledError("stop") : absl::OkStatus();
+  });
+  EXPECT_EQ(st.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(calls, 300);
 }
 
 class AcquireDiskFullTest : public AcquireTest {

@@ -2,11 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "src/base/status_macros.h"
 
@@ -63,72 +66,115 @@ bool ToHash32(std::string_view bytes, Hash32* out) {
   return true;
 }
 
-// The digests are split between the calling thread and, when more than one
-// is requested and `parallel` is set, one helper thread. The helper gets the
-// slowest digest (MD5 at ~0.7 GB/s, otherwise SHA-1); the caller keeps
-// SHA-256 and the rest, so with MD5+SHA-1+SHA-256 both sides do about the
-// same work. Update(N) waits for the helper to finish chunk N-1, posts chunk
-// N to it and hashes chunk N itself: the helper runs one chunk behind at
-// most, which is why the caller's buffer must stay valid until the next
-// Update()/Finish() returns.
+// With `parallel` and more than one digest, each digest other than SHA-256
+// has a lane: a thread that hashes the posted chunks in order. Posted chunks
+// sit in `posted` (a window starting at sequence number `base`) until every
+// lane has hashed them. Update() posts a large chunk once the oldest lane is
+// fewer than `max_pending` chunks behind, then hashes SHA-256 itself; lanes
+// and caller never wait for each other chunk by chunk, so a lane preempted
+// for a moment (two cores, a writer thread) catches up later instead of
+// stalling the caller. Small updates are hashed inline on the caller after
+// the lanes have drained (order matters).
 struct MultiHasher::Impl {
-  EVP_MD_CTX* ctx[3] = {nullptr, nullptr, nullptr};
-  int helper_index = -1;  // digest hashed on the helper thread, if any
-  uint64_t size = 0;
+  struct Posted {
+    uint64_t update;  // Update() call number
+    std::string_view data;
+  };
+  struct Lane {
+    int index = -1;     // digest this lane hashes
+    uint64_t next = 0;  // guarded by mu: sequence number of the next chunk
+    std::thread thread;
+  };
 
-  std::thread helper;
+  EVP_MD_CTX* ctx[3] = {nullptr, nullptr, nullptr};
+  bool on_lane[3] = {false, false, false};
+  size_t max_pending = 1;
+  uint64_t size = 0;
+  uint64_t updates = 0;  // Update() calls so far
+
+  std::vector<std::unique_ptr<Lane>> lanes;
+  bool started = false;
   std::mutex mu;
   std::condition_variable cv;
-  std::string_view pending;  // guarded by mu
-  bool busy = false;         // guarded by mu: helper has `pending` to hash
-  bool stop = false;         // guarded by mu
+  std::deque<Posted> posted;  // guarded by mu
+  uint64_t base = 0;          // guarded by mu: sequence number of posted[0]
+  bool stop = false;          // guarded by mu
 
-  void HelperLoop() {
-    std::unique_lock<std::mutex> l(mu);
-    while (true) {
-      cv.wait(l, [&] { return busy || stop; });
-      if (busy) {
-        std::string_view data = pending;
-        l.unlock();
-        MustUpdate(ctx[helper_index], data);
-        l.lock();
-        busy = false;
-        cv.notify_all();
-        continue;
-      }
-      return;  // stop and nothing pending
+  uint64_t End() const { return base + posted.size(); }  // requires mu
+  uint64_t MinNext() const {                             // requires mu
+    uint64_t m = End();
+    for (const auto& l : lanes) m = std::min(m, l->next);
+    return m;
+  }
+  // Drops chunks every lane has hashed; requires mu.
+  void Trim() {
+    uint64_t m = MinNext();
+    while (base < m) {
+      posted.pop_front();
+      ++base;
     }
   }
 
-  // Blocks until the helper holds no reference to earlier data.
-  void WaitIdle() {
-    if (!helper.joinable()) return;
+  void LaneLoop(Lane* lane) {
     std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return !busy; });
+    while (true) {
+      cv.wait(l, [&] { return lane->next < End() || stop; });
+      if (lane->next >= End()) return;  // stop and nothing pending
+      std::string_view data = posted[lane->next - base].data;
+      l.unlock();
+      MustUpdate(ctx[lane->index], data);
+      l.lock();
+      ++lane->next;
+      Trim();
+      cv.notify_all();
+    }
   }
 
-  void Post(std::string_view data) {
-    if (!helper.joinable()) helper = std::thread([this] { HelperLoop(); });
+  void Start() {
+    started = true;
+    for (auto& lane : lanes) {
+      Lane* p = lane.get();
+      p->thread = std::thread([this, p] { LaneLoop(p); });
+    }
+  }
+
+  // Blocks until at most `behind` posted chunks are still referenced.
+  void WaitBehind(uint64_t behind) {
+    if (!started) return;
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return End() - MinNext() <= behind; });
+  }
+
+  void WaitReleased(uint64_t n) {
+    if (!started) return;
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] {
+      uint64_t m = MinNext();
+      return m == End() || posted[m - base].update >= n;
+    });
+  }
+
+  void Post(std::string_view data, uint64_t update) {
+    if (!started) Start();
     std::lock_guard<std::mutex> l(mu);
-    pending = data;
-    busy = true;
+    posted.push_back({update, data});
     cv.notify_all();
   }
 
   ~Impl() {
-    if (helper.joinable()) {
+    if (started) {
       {
         std::lock_guard<std::mutex> l(mu);
         stop = true;
         cv.notify_all();
       }
-      helper.join();
+      for (auto& lane : lanes) lane->thread.join();
     }
     for (auto* c : ctx) EVP_MD_CTX_free(c);
   }
 };
 
-MultiHasher::MultiHasher(unsigned which, bool parallel)
+MultiHasher::MultiHasher(unsigned which, bool parallel, size_t max_pending)
     : impl_(std::make_unique<Impl>()) {
   which |= kSha256;
   int count = 0;
@@ -139,8 +185,15 @@ MultiHasher::MultiHasher(unsigned which, bool parallel)
     CUSTOS_CHECK(EVP_DigestInit_ex2(impl_->ctx[i], FetchedMd(i), nullptr) == 1);
     ++count;
   }
+  impl_->max_pending = std::max<size_t>(max_pending, 1);
   if (parallel && count > 1) {
-    impl_->helper_index = impl_->ctx[kMd5Index] ? kMd5Index : kSha1Index;
+    for (int i : {kMd5Index, kSha1Index}) {
+      if (impl_->ctx[i] == nullptr) continue;
+      auto lane = std::make_unique<Impl::Lane>();
+      lane->index = i;
+      impl_->on_lane[i] = true;
+      impl_->lanes.push_back(std::move(lane));
+    }
   }
 }
 
@@ -149,18 +202,27 @@ MultiHasher::~MultiHasher() = default;
 void MultiHasher::Update(std::string_view data) {
   Impl& m = *impl_;
   m.size += data.size();
-  m.WaitIdle();
-  bool offload = m.helper_index >= 0 && data.size() >= kMinParallelUpdate;
-  if (offload) m.Post(data);
+  uint64_t update = m.updates++;
+  bool offload = !m.lanes.empty() && data.size() >= kMinParallelUpdate;
+  if (offload) {
+    m.WaitBehind(m.max_pending - 1);
+    m.Post(data, update);
+  } else {
+    m.WaitBehind(0);
+  }
   for (int i = 0; i < 3; ++i) {
-    if (m.ctx[i] == nullptr || (offload && i == m.helper_index)) continue;
+    if (m.ctx[i] == nullptr || (offload && m.on_lane[i])) continue;
     MustUpdate(m.ctx[i], data);
   }
 }
 
+void MultiHasher::WaitReleased(uint64_t updates) {
+  impl_->WaitReleased(updates);
+}
+
 Digests MultiHasher::Finish() {
   Impl& m = *impl_;
-  m.WaitIdle();
+  m.WaitBehind(0);
   Digests d;
   d.size = m.size;
   std::string* outs[3] = {&d.sha256, &d.md5, &d.sha1};

@@ -49,18 +49,29 @@ struct Digests {
   uint64_t size = 0;   // bytes hashed
 };
 
-// Streaming multi-digest. When more than one digest is requested and the
-// input is large, Update() hands MD5/SHA-1 to a helper thread so that the
-// digests run in parallel on two cores (the caller's buffer must stay valid
-// and unchanged until the next Update() or Finish() returns).
+// Streaming multi-digest. When more than one digest is requested and
+// `parallel` is set, every digest other than SHA-256 gets a helper thread of
+// its own (a lane) for updates of 64 KiB and more, so that MD5, SHA-1 and
+// SHA-256 run on separate cores; SHA-256 stays on the caller.
+//
+// Buffer lifetime: lanes may lag behind the caller by up to `max_pending`
+// updates. With the default (1), the caller's buffer must stay valid and
+// unchanged until the next Update() or Finish() returns. With a larger
+// `max_pending`, the buffer of update number k (counting from 0) must stay
+// valid until WaitReleased(k + 1) or Finish() returns, or until Update()
+// number k + max_pending returns.
 class MultiHasher {
  public:
-  explicit MultiHasher(unsigned which = kSha256, bool parallel = true);
+  explicit MultiHasher(unsigned which = kSha256, bool parallel = true,
+                       size_t max_pending = 1);
   ~MultiHasher();
   MultiHasher(const MultiHasher&) = delete;
   MultiHasher& operator=(const MultiHasher&) = delete;
 
   void Update(std::string_view data);
+  // Blocks until no lane references the data of the first `updates` Update()
+  // calls any more.
+  void WaitReleased(uint64_t updates);
   Digests Finish();
 
  private:

@@ -177,11 +177,12 @@ class PosixBlobStore final : public BlobStore {
   uint64_t deferred_bytes_ = 0;
 };
 
-// Streams into tmp/<random>. The caller's thread hashes (MultiHasher may use
-// one more thread for MD5/SHA-1); a writer thread, started with the second
-// chunk, writes and periodically fdatasyncs. Chunks live in kNumBuffers
-// ring buffers: slot i is refilled only once the writer has written it, and
-// MultiHasher has released it (it holds at most the latest chunk).
+// Streams into tmp/<random>. The caller's thread hashes SHA-256 (MultiHasher
+// gives MD5 and SHA-1 a lane thread each, which may lag up to kNumBuffers
+// chunks behind); a writer thread, started with the second chunk, writes and
+// periodically fdatasyncs. Chunks live in kNumBuffers ring buffers: slot i
+// is refilled only once the writer has written it and every MultiHasher lane
+// has released it (WaitReleased).
 class PosixBlobWriter final : public BlobWriter {
  public:
   PosixBlobWriter(PosixBlobStore& store, std::unique_ptr<WritableFile> file,
@@ -189,7 +190,8 @@ class PosixBlobWriter final : public BlobWriter {
       : store_(store),
         file_(std::move(file)),
         tmp_(std::move(tmp)),
-        hasher_(digests | crypto::kSha256) {}
+        hasher_(digests | crypto::kSha256, /*parallel=*/true,
+                /*max_pending=*/kNumBuffers) {}
   ~PosixBlobWriter() override { Abort(); }
 
   absl::Status Append(std::string_view data) override {
@@ -230,8 +232,8 @@ class PosixBlobWriter final : public BlobWriter {
     if (spent_) return;
     spent_ = true;
     StopThread();
-    // MultiHasher's helper thread may still read the last chunk: let it
-    // finish before the buffers go back to the pool.
+    // MultiHasher's lanes may still read recent chunks: let them finish
+    // before the buffers go back to the pool.
     if (!hash_finished_) (void)hasher_.Finish();
     hash_finished_ = true;
     if (file_) (void)file_->Close();
@@ -254,6 +256,9 @@ class PosixBlobWriter final : public BlobWriter {
     CUSTOS_RETURN_IF_ERROR(CheckUsable());
     size_t slot = submitted_ % kNumBuffers;
     if (submitted_ >= kNumBuffers) {
+      // The slot held chunk submitted_ - kNumBuffers: the hash lanes must be
+      // done with it too.
+      hasher_.WaitReleased(submitted_ - kNumBuffers + 1);
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [&] { return written_ + kNumBuffers > submitted_; });
       CUSTOS_RETURN_IF_ERROR(write_status_);
