@@ -563,20 +563,6 @@ absl::StatusOr<EwfMediaPass> ReadAndHashMedia(EwfImage& img,
   return out;
 }
 
-bool SegmentCopyMayProceed(uint64_t copied, uint64_t copy_total,
-                           uint64_t media_done, uint64_t media_total,
-                           uint64_t slack) {
-  if (copy_total == 0 || media_total == 0) return true;
-  // (copied - slack) / copy_total <= media_done / media_total, without
-  // overflow.
-  const unsigned __int128 lhs =
-      static_cast<unsigned __int128>(copied > slack ? copied - slack : 0) *
-      media_total;
-  const unsigned __int128 rhs =
-      static_cast<unsigned __int128>(media_done) * copy_total;
-  return lhs <= rhs;
-}
-
 EwfHashCheck CheckStoredHashes(const EwfInfo& info, const crypto::Digests& d) {
   EwfHashCheck c;
   auto check = [&](const char* name, const std::string& stored,

@@ -149,15 +149,6 @@ struct EwfHashCheck {
 };
 EwfHashCheck CheckStoredHashes(const EwfInfo& info, const crypto::Digests& d);
 
-// Pacing of the segment copy that runs beside the media pass (issue 3):
-// true if the copy may have `copied` of its `copy_total` bytes done while
-// the media pass has done `media_done` of `media_total`, i.e. the copy is
-// at most `slack` bytes ahead of the media pass's share. Always true when
-// either total is 0.
-bool SegmentCopyMayProceed(uint64_t copied, uint64_t copy_total,
-                           uint64_t media_done, uint64_t media_total,
-                           uint64_t slack);
-
 // "20140813": the libewf version linked.
 std::string LibewfVersion();
 

@@ -390,29 +390,5 @@ TEST_F(EwfImageTest, EveryTruncationOfARealSegmentIsCaught) {
   }
 }
 
-TEST(EwfPacing, CopyKeepsToTheMediaPass) {
-  constexpr uint64_t kMiB = uint64_t{1} << 20;
-  // 1 GiB of segments against 2 GiB of media, 64 MiB of slack.
-  const uint64_t copy = 1024 * kMiB, media = 2048 * kMiB, slack = 64 * kMiB;
-  // Before the media pass has started, only the slack.
-  EXPECT_TRUE(SegmentCopyMayProceed(0, copy, 0, media, slack));
-  EXPECT_TRUE(SegmentCopyMayProceed(slack, copy, 0, media, slack));
-  EXPECT_FALSE(SegmentCopyMayProceed(slack + 1, copy, 0, media, slack));
-  // Half the media done: half the segments plus the slack.
-  EXPECT_TRUE(SegmentCopyMayProceed(512 * kMiB + slack, copy, 1024 * kMiB,
-                                    media, slack));
-  EXPECT_FALSE(SegmentCopyMayProceed(512 * kMiB + slack + 4 * kMiB, copy,
-                                     1024 * kMiB, media, slack));
-  // All the media done: everything.
-  EXPECT_TRUE(SegmentCopyMayProceed(copy + slack, copy, media, media, slack));
-  // Unknown totals never hold the copy back.
-  EXPECT_TRUE(SegmentCopyMayProceed(copy, 0, 0, media, slack));
-  EXPECT_TRUE(SegmentCopyMayProceed(copy, copy, 0, 0, slack));
-  // No overflow with totals near 2^64.
-  const uint64_t big = ~uint64_t{0} / 2;
-  EXPECT_TRUE(SegmentCopyMayProceed(big / 2, big, big / 2, big, 0));
-  EXPECT_FALSE(SegmentCopyMayProceed(big / 2 + 1024, big, big / 4, big, 0));
-}
-
 }  // namespace
 }  // namespace custos::acquire

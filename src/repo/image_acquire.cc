@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -128,72 +127,25 @@ std::string TextOf(const std::string& s) { return EscapeBytes(s); }
 
 // Copies files into the blob store on a thread of its own, so that storing
 // the evidence containers overlaps with decompressing and hashing them.
-//
-// Paced (issue 3): left alone, the copy (SHA-256 of the segments and a
-// copy out of the page cache) runs flat out while the media pass starts
-// and takes CPU from the MD5 lane, the longest single chain of work; on
-// two cores the MD5 lane then ends later than the rest. With Pace(), the
-// copy keeps to the media pass's progress, its share of the files' bytes
-// never more than kPaceSlack ahead of the media pass's share of the media,
-// so its work is spread over the whole pass. Unpaced until Pace() is
-// called, and again after Unpace(), Cancel() or Finish().
 class SegmentCopier {
  public:
-  static constexpr uint64_t kPaceSlack = uint64_t{64} << 20;
-
-  SegmentCopier(store::BlobStore& blobs, std::vector<std::string> paths,
-                uint64_t total_bytes)
-      : blobs_(blobs),
-        paths_(std::move(paths)),
-        infos_(paths_.size()),
-        total_bytes_(total_bytes) {
+  SegmentCopier(store::BlobStore& blobs, std::vector<std::string> paths)
+      : blobs_(blobs), paths_(std::move(paths)), infos_(paths_.size()) {
     thread_ = std::thread([this] { status_ = Run(); });
   }
   ~SegmentCopier() {
-    Cancel();
+    cancel_.store(true);
     if (thread_.joinable()) thread_.join();
-  }
-  // From now on, keep to the media pass: `media_total` bytes in all, the
-  // bytes done so far given by Progress().
-  void Pace(uint64_t media_total) {
-    std::lock_guard<std::mutex> l(mu_);
-    media_total_ = media_total;
-    paced_ = media_total > 0 && total_bytes_ > kPaceSlack;
-  }
-  void Progress(uint64_t media_done) {
-    std::lock_guard<std::mutex> l(mu_);
-    media_done_ = media_done;
-    cv_.notify_all();
-  }
-  void Unpace() {
-    std::lock_guard<std::mutex> l(mu_);
-    paced_ = false;
-    cv_.notify_all();
   }
   // Waits for the copies; their digests in path order.
   absl::StatusOr<std::vector<store::BlobInfo>> Finish() {
-    Unpace();
     if (thread_.joinable()) thread_.join();
     CUSTOS_RETURN_IF_ERROR(status_);
     return infos_;
   }
-  void Cancel() {
-    cancel_.store(true);
-    Unpace();
-  }
+  void Cancel() { cancel_.store(true); }
 
  private:
-  // Waits until copying up to `copied` bytes keeps to the pace.
-  void WaitForPace(uint64_t copied) {
-    std::unique_lock<std::mutex> l(mu_);
-    auto allowed = [&] {
-      return !paced_ || cancel_.load() ||
-             acquire::SegmentCopyMayProceed(copied, total_bytes_, media_done_,
-                                            media_total_, kPaceSlack);
-    };
-    cv_.wait(l, allowed);
-  }
-
   absl::Status Run() {
     for (size_t i = 0; i < paths_.size(); ++i) {
       if (cancel_.load()) return absl::CancelledError("cancelled");
@@ -217,7 +169,6 @@ class SegmentCopier {
         return absl::CancelledError("cancelled");
       }
       CUSTOS_ASSIGN_OR_RETURN(std::span<char> buf, w->NextBuffer());
-      WaitForPace(copied_ + buf.size());
       size_t fill = 0;
       bool eof = false;
       while (fill < buf.size()) {
@@ -235,7 +186,6 @@ class SegmentCopier {
         }
         fill += static_cast<size_t>(n);
       }
-      copied_ += fill;
       CUSTOS_RETURN_IF_ERROR(w->AppendBuffer(fill));
       if (eof) break;
     }
@@ -248,13 +198,6 @@ class SegmentCopier {
   std::vector<store::BlobInfo> infos_;
   absl::Status status_;
   std::atomic<bool> cancel_{false};
-  const uint64_t total_bytes_;  // of all the files
-  uint64_t copied_ = 0;         // copier thread only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool paced_ = false;        // guarded by mu_
-  uint64_t media_total_ = 0;  // guarded by mu_
-  uint64_t media_done_ = 0;   // guarded by mu_
   std::thread thread_;
 };
 
@@ -417,9 +360,7 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
     std::vector<std::string> paths = acquire::SegmentPaths(segs);
     // Store the containers on one thread while libewf opens the set and
     // this thread decompresses the media (hashed on threads of their own).
-    uint64_t segment_bytes = 0;
-    for (const auto& f : segs) segment_bytes += f.size;
-    SegmentCopier copier(*blobs_, paths, segment_bytes);
+    SegmentCopier copier(*blobs_, paths);
     auto opened = acquire::EwfImage::Open(paths);
     if (!opened.ok()) {
       copier.Cancel();
@@ -432,16 +373,12 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
     acquire::EwfMediaPassOptions pass_opts;
     pass_opts.digests = acquire::MediaDigestsFor(info, req.digests);
     pass_opts.head_bytes = filetype::kIdentifyBytes;
-    pass_opts.progress = [&](uint64_t done) {
-      copier.Progress(done);
-      if (req.progress) {
+    if (req.progress)
+      pass_opts.progress = [&](uint64_t done) {
         progress.bytes_done = done;
         req.progress(progress);
-      }
-    };
-    copier.Pace(info.media_size);
+      };
     auto pass = acquire::ReadAndHashMedia(*img, pass_opts);
-    copier.Unpace();
     if (!pass.ok()) {
       copier.Cancel();
       (void)copier.Finish();
