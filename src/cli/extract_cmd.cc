@@ -117,31 +117,20 @@ void AddExtractCommands(CLI::App& app, Commands& cmd) {
     if (ctx.json_mode()) {
       json vols = json::array();
       for (const auto& v : res.volumes) vols.push_back(VolumeOut(v));
-      ctx.Emit({{"source", ItemJson(res.source)},
-                {"event", res.event_seq},
-                {"manifest", res.manifest_hex},
-                {"libtsk_version", res.libtsk_version},
-                {"volume_system", res.volume_system},
-                {"volumes", vols},
-                {"entries", res.entries},
-                {"files", res.files},
-                {"directories", res.directories},
-                {"allocated", res.allocated},
-                {"deleted", res.deleted},
-                {"orphan", res.orphan},
-                {"bytes", res.bytes},
-                {"stored_bytes", res.stored_bytes},
-                {"new_blobs", res.new_blobs},
-                {"deduplicated", res.deduplicated},
-                {"unreadable", res.unreadable},
-                {"identified", res.identified},
-                {"errors", res.errors},
-                {"partial", res.partial},
-                {"known_bad", res.known_bad},
-                {"known_good", res.known_good},
-                {"known_files_error", res.known_files_error},
-                {"seconds", secs},
-                {"files_per_second", secs > 0 ? res.files / secs : 0.0}});
+      json out = repo::ExtractCountsJson(res);
+      out.update({{"source", ItemJson(res.source)},
+                  {"event", res.event_seq},
+                  {"manifest", res.manifest_hex},
+                  {"libtsk_version", res.libtsk_version},
+                  {"volume_system", res.volume_system},
+                  {"volumes", vols},
+                  {"identified", res.identified},
+                  {"known_bad", res.known_bad},
+                  {"known_good", res.known_good},
+                  {"known_files_error", res.known_files_error},
+                  {"seconds", secs},
+                  {"files_per_second", secs > 0 ? res.files / secs : 0.0}});
+      ctx.Emit(out);
       return absl::OkStatus();
     }
     std::ostream& out = ctx.out();

@@ -121,6 +121,26 @@ void AppendRun(const extract::ByteRun& r, std::string& out) {
   o.Close();
 }
 
+}  // namespace
+
+json ExtractCountsJson(const ExtractResult& res) {
+  return {{"entries", res.entries},
+          {"files", res.files},
+          {"directories", res.directories},
+          {"allocated", res.allocated},
+          {"deleted", res.deleted},
+          {"orphan", res.orphan},
+          {"bytes", res.bytes},
+          {"stored_bytes", res.stored_bytes},
+          {"new_blobs", res.new_blobs},
+          {"deduplicated", res.deduplicated},
+          {"unreadable", res.unreadable},
+          {"errors", res.errors},
+          {"partial", res.partial}};
+}
+
+namespace {
+
 json VolumeJson(const extract::VolumeInfo& v) {
   json j = {
       {"label", v.label},     {"index", v.index},
@@ -667,21 +687,9 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
                   {"volumes", std::move(volumes)},
                   {"volumes_total", res.volumes.size()},
                   {"manifest", res.manifest_hex},
-                  {"entries", res.entries},
-                  {"files", res.files},
-                  {"directories", res.directories},
-                  {"allocated", res.allocated},
-                  {"deleted", res.deleted},
-                  {"orphan", res.orphan},
-                  {"bytes", res.bytes},
-                  {"stored_bytes", res.stored_bytes},
-                  {"new_blobs", res.new_blobs},
-                  {"deduplicated", res.deduplicated},
-                  {"unreadable", res.unreadable},
-                  {"errors", res.errors},
                   {"content", req.content},
-                  {"partial", res.partial},
                   {"digests", std::move(digest_names)}};
+  details.update(ExtractCountsJson(res));
   if (req.identify) details["magic_version"] = filetype::MagicVersion();
   if (req.describe && req.identify) details["describe"] = true;
 

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "nlohmann/json.hpp"
 #include "src/crypto/hash.h"
 #include "src/extract/fs_walk.h"
 #include "src/repo/meta_store.h"
@@ -79,6 +80,11 @@ struct ExtractResult {
   uint64_t known_bad = 0, known_good = 0;
   std::string known_files_error;
 };
+
+// The run's counts, errors and partial flag as JSON: the part of the
+// signed `extracted` event's details that `custos extract --json` also
+// reports (docs/formats/extraction.md).
+nlohmann::json ExtractCountsJson(const ExtractResult& res);
 
 }  // namespace custos::repo
 
