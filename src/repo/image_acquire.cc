@@ -624,21 +624,8 @@ absl::StatusOr<bool> Repository::AcquireImageSource(
   details["media_type"] = top.media_type;
   top_props.emplace_back("file.mime", top.media_type);
 
-  Pending p;
-  p.event.type = "acquired";
-  p.event.case_id = req.case_id;
-  p.event.actor = {actor.id, actor.name, actor.role};
-  p.event.items.push_back(
-      {top.id, top.exhibit, HexEncode(top.sha256), top.size, ""});
-  p.event.place = req.place;
-  p.event.purpose = req.purpose;
-  p.event.note = req.note;
-  p.event.details = std::move(details);
-  p.new_items.insert(top.id);
-  for (const auto& ch : children) p.covered_children.push_back(ch.id);
-  p.signer = key;
-  p.registered_key = actor.public_key;
-  batch.events.push_back(std::move(p));
+  batch.events.push_back(
+      AcquiredEvent(req, actor, top, children, key, std::move(details)));
   props.push_back({top.id, std::move(top_props)});
   res.item = std::move(top);
   return true;

@@ -553,6 +553,27 @@ absl::StatusOr<std::vector<EventRecord>> Repository::Commit(Batch& batch) {
   return records;
 }
 
+Repository::Pending Repository::AcquiredEvent(
+    const AcquireRequest& req, const ActorRecord& actor, const ItemRecord& top,
+    const std::vector<ItemRecord>& children,
+    const crypto::Ed25519PrivateKey* key, json details) {
+  Pending p;
+  p.event.type = "acquired";
+  p.event.case_id = req.case_id;
+  p.event.actor = {actor.id, actor.name, actor.role};
+  p.event.items.push_back(
+      {top.id, top.exhibit, HexEncode(top.sha256), top.size, ""});
+  p.event.place = req.place;
+  p.event.purpose = req.purpose;
+  p.event.note = req.note;
+  p.event.details = std::move(details);
+  p.new_items.insert(top.id);
+  for (const auto& ch : children) p.covered_children.push_back(ch.id);
+  p.signer = key;
+  p.registered_key = actor.public_key;
+  return p;
+}
+
 absl::StatusOr<ActorRecord> Repository::AddActor(const std::string& name,
                                                  const std::string& role) {
   if (name.empty() || !IsValidUtf8(name))
@@ -872,21 +893,8 @@ absl::StatusOr<std::vector<AcquiredSource>> Repository::Acquire(
       ch.tool_version = kToolVersion;
       ch.host = host;
     }
-    Pending p;
-    p.event.type = "acquired";
-    p.event.case_id = req.case_id;
-    p.event.actor = {actor.id, actor.name, actor.role};
-    p.event.items.push_back(
-        {top.id, top.exhibit, HexEncode(top.sha256), top.size, ""});
-    p.event.place = req.place;
-    p.event.purpose = req.purpose;
-    p.event.note = req.note;
-    p.event.details = std::move(details);
-    p.new_items.insert(top.id);
-    for (const auto& ch : children[si]) p.covered_children.push_back(ch.id);
-    p.signer = key.get();
-    p.registered_key = actor.public_key;
-    batch.events.push_back(std::move(p));
+    batch.events.push_back(AcquiredEvent(req, actor, top, children[si],
+                                         key.get(), std::move(details)));
     res.unreadable = std::move(unreadable);
     res.item = std::move(top);
     results.push_back(std::move(res));

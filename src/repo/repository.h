@@ -214,6 +214,13 @@ class Repository {
   Repository(std::string dir, RepoEnv env);
   struct Pending;
   struct Batch;
+  // The signed `acquired` event of the new exhibit item `top` that covers
+  // `children` (its derived items), signed by `actor` with `key`.
+  static Pending AcquiredEvent(const AcquireRequest& req,
+                               const ActorRecord& actor, const ItemRecord& top,
+                               const std::vector<ItemRecord>& children,
+                               const crypto::Ed25519PrivateKey* key,
+                               nlohmann::json details);
   absl::Status LoadSigners();
   absl::StatusOr<std::unique_ptr<crypto::Ed25519PrivateKey>> LoadActorKey(
       const ActorRecord& a);
