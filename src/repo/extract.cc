@@ -754,7 +754,7 @@ absl::StatusOr<ExtractResult> Repository::Extract(const ExtractRequest& req) {
   auto known = CheckKnownFiles({image.id}, actor.id);
   if (known.ok()) {
     res.known_bad = known->known_bad.size();
-    res.known_good = known->known_good.size();
+    res.known_good = known->known_good;
   } else {
     res.known_files_error = std::string(known.status().message());
   }

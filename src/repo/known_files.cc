@@ -248,53 +248,66 @@ absl::StatusOr<KnownFileReport> Repository::CheckKnownFiles(
   CUSTOS_ASSIGN_OR_RETURN(auto store,
                           hashset::Store::Open(dir_ + "/hashsets", false));
   if (store->sets().empty()) return report;
-  // Every item and, recursively, its children (directory files, extracted
-  // files).
-  std::vector<ItemRecord> items;
-  std::set<std::string> seen;
-  std::vector<std::string> queue = item_ids;
-  while (!queue.empty()) {
-    std::string id = queue.back();
-    queue.pop_back();
-    if (!seen.insert(id).second) continue;
+  // The roots, without any that lies under another root (it is reached
+  // through that root).
+  std::vector<ItemRecord> roots;
+  std::set<std::string> root_ids;
+  for (const std::string& id : item_ids) {
     CUSTOS_ASSIGN_OR_RETURN(auto it, meta_->FindItem(id));
     if (!it) return absl::NotFoundError(absl::StrCat("no item ", id));
-    CUSTOS_ASSIGN_OR_RETURN(auto kids, meta_->ChildrenOf(it->id));
-    for (const auto& k : kids) queue.push_back(k.id);
-    items.push_back(std::move(*it));
+    if (root_ids.insert(it->id).second) roots.push_back(std::move(*it));
   }
+  std::vector<ItemRecord> top;
+  for (ItemRecord& r : roots) {
+    bool under = false;
+    std::string p = r.parent_id;
+    for (int hops = 0; !p.empty() && !under && hops < 1000; ++hops) {
+      under = root_ids.count(p) > 0;
+      CUSTOS_ASSIGN_OR_RETURN(auto parent, meta_->FindItem(p));
+      p = parent ? parent->parent_id : "";
+    }
+    if (!under) top.push_back(std::move(r));
+  }
+
+  // Every root and, recursively, its children (directory files, extracted
+  // files), a page at a time, so memory does not grow with the number of
+  // items: only known-bad matches (rare, each a signed event) are kept
+  // until the end. Known-good matches only set a property; each page's are
+  // written in a transaction of their own.
   struct Pend {
-    const ItemRecord* item;
+    ItemRecord item;
     std::vector<std::pair<std::string, std::string>> props;
     std::vector<KnownBadHit> new_hits;
   };
   std::vector<Pend> pend;
-  // Batched lookups (Store::LookupBatch: prefetching, and set details only
-  // for hits), per algorithm: SHA-256, then SHA-1 and MD5 when recorded.
-  // Many lookups against large sets preload the runs into memory first.
-  std::vector<const ItemRecord*> checked;
-  for (const ItemRecord& it : items)
-    if (it.kind != "directory" && !it.sha256.empty()) checked.push_back(&it);
-  report.checked = checked.size();
-  std::vector<std::vector<hashset::Match>> item_matches(checked.size());
-  {
-    using hashset::Algorithm;
-    auto digest_of = [](const ItemRecord& it,
-                        Algorithm a) -> const std::string& {
-      return a == Algorithm::kSha256 ? it.sha256
-             : a == Algorithm::kSha1 ? it.sha1
-                                     : it.md5;
-    };
-    const Algorithm order[] = {Algorithm::kSha256, Algorithm::kSha1,
-                               Algorithm::kMd5};
-    uint64_t lookups = 0;
+  uint64_t lookups_total = 0;
+  using hashset::Algorithm;
+  auto digest_of = [](const ItemRecord& it, Algorithm a) -> const std::string& {
+    return a == Algorithm::kSha256 ? it.sha256
+           : a == Algorithm::kSha1 ? it.sha1
+                                   : it.md5;
+  };
+  const Algorithm order[] = {Algorithm::kSha256, Algorithm::kSha1,
+                             Algorithm::kMd5};
+  std::string digests;
+  std::vector<size_t> owner;
+  std::vector<std::pair<size_t, hashset::Match>> hits;
+  std::vector<std::vector<hashset::Match>> item_matches;
+  std::vector<std::pair<std::string, std::string>> good_props;
+  auto check_page = [&](std::vector<ItemRecord>& page) -> absl::Status {
+    std::vector<ItemRecord*> checked;
+    for (ItemRecord& it : page)
+      if (it.kind != "directory" && !it.sha256.empty()) checked.push_back(&it);
+    report.checked += checked.size();
+    // Batched lookups (Store::LookupBatch: prefetching, and set details
+    // only for hits), per algorithm: SHA-256, then SHA-1 and MD5 when
+    // recorded. Once many lookups are seen, the runs are preloaded.
     for (const ItemRecord* it : checked)
       for (Algorithm a : order)
-        lookups += digest_of(*it, a).size() == hashset::DigestLength(a);
-    if (store->PreloadPays(lookups)) CUSTOS_RETURN_IF_ERROR(store->Preload());
-    std::string digests;
-    std::vector<size_t> owner;
-    std::vector<std::pair<size_t, hashset::Match>> hits;
+        lookups_total += digest_of(*it, a).size() == hashset::DigestLength(a);
+    if (store->PreloadPays(lookups_total))
+      CUSTOS_RETURN_IF_ERROR(store->Preload());
+    item_matches.assign(checked.size(), {});
     for (Algorithm a : order) {
       digests.clear();
       owner.clear();
@@ -309,34 +322,34 @@ absl::StatusOr<KnownFileReport> Repository::CheckKnownFiles(
                          owner.size(), &hits);
       for (auto& [i, m] : hits) item_matches[owner[i]].push_back(std::move(m));
     }
-  }
-  for (size_t ci = 0; ci < checked.size(); ++ci) {
-    const ItemRecord& it = *checked[ci];
-    const std::vector<hashset::Match>& matches = item_matches[ci];
-    if (matches.empty()) continue;
-    // One result per set: the strongest algorithm found first.
-    std::set<std::string> good;
-    std::map<std::string, const hashset::Match*> bad;
-    for (const auto& m : matches) {
-      if (m.meaning == hashset::Meaning::kKnownGood)
-        good.insert(m.set);
-      else if (!bad.count(m.set))
-        bad[m.set] = &m;
-    }
-    CUSTOS_ASSIGN_OR_RETURN(auto props, meta_->ItemProperties(it.id));
-    std::string old_bad;
-    for (const auto& [k, v] : props)
-      if (k == "hashset.known_bad") old_bad = v;
-    std::set<std::string> before =
-        absl::StrSplit(old_bad, ' ', absl::SkipEmpty());
-    Pend pe{&it, {}, {}};
-    if (!good.empty()) {
-      std::string names = absl::StrJoin(good, " ");
-      pe.props.emplace_back("hashset.known_good", names);
-      report.known_good.emplace_back(it.id, names);
-    }
-    if (!bad.empty()) {
+    good_props.clear();
+    for (size_t ci = 0; ci < checked.size(); ++ci) {
+      ItemRecord& it = *checked[ci];
+      const std::vector<hashset::Match>& matches = item_matches[ci];
+      if (matches.empty()) continue;
+      // One result per set: the strongest algorithm found first.
+      std::set<std::string> good;
+      std::map<std::string, const hashset::Match*> bad;
+      for (const auto& m : matches) {
+        if (m.meaning == hashset::Meaning::kKnownGood)
+          good.insert(m.set);
+        else if (!bad.count(m.set))
+          bad[m.set] = &m;
+      }
+      if (!good.empty()) {
+        good_props.emplace_back(it.id, absl::StrJoin(good, " "));
+        ++report.known_good;
+        ++report.known_good_by_exhibit[it.exhibit];
+      }
+      if (bad.empty()) continue;
+      CUSTOS_ASSIGN_OR_RETURN(auto props, meta_->ItemProperties(it.id));
+      std::string old_bad;
+      for (const auto& [k, v] : props)
+        if (k == "hashset.known_bad") old_bad = v;
+      std::set<std::string> before =
+          absl::StrSplit(old_bad, ' ', absl::SkipEmpty());
       std::set<std::string> all = before;
+      Pend pe;
       for (const auto& [set, m] : bad) {
         std::string label = absl::StrCat(set, ":", m->category);
         all.insert(label);
@@ -355,8 +368,45 @@ absl::StatusOr<KnownFileReport> Repository::CheckKnownFiles(
           pe.new_hits.push_back(h);
       }
       pe.props.emplace_back("hashset.known_bad", absl::StrJoin(all, " "));
+      pe.item = std::move(it);
+      pend.push_back(std::move(pe));
     }
-    pend.push_back(std::move(pe));
+    if (good_props.empty()) return absl::OkStatus();
+    // Known-good properties of this page: one transaction under the write
+    // lock (an index for search, re-derived by the next check if lost).
+    CUSTOS_RETURN_IF_ERROR(Lock());
+    absl::Status st = meta_->Begin();
+    if (st.ok()) {
+      for (const auto& [id, names] : good_props) {
+        st = meta_->PutItemProperties(id, {{"hashset.known_good", names}});
+        if (!st.ok()) break;
+      }
+      if (st.ok())
+        st = meta_->Commit();
+      else
+        meta_->Rollback();
+    }
+    Unlock();
+    return st;
+  };
+  constexpr size_t kPage = 8192;
+  std::vector<std::string> parents;  // items whose children are still due
+  for (const ItemRecord& r : top) parents.push_back(r.id);
+  CUSTOS_RETURN_IF_ERROR(check_page(top));
+  std::vector<ItemRecord> page;
+  std::vector<bool> has_children;
+  while (!parents.empty()) {
+    std::string parent = std::move(parents.back());
+    parents.pop_back();
+    int64_t after = 0;
+    while (true) {
+      CUSTOS_RETURN_IF_ERROR(
+          meta_->ChildrenPage(parent, kPage, &after, &page, &has_children));
+      if (page.empty()) break;
+      for (size_t i = 0; i < page.size(); ++i)
+        if (has_children[i]) parents.push_back(page[i].id);
+      CUSTOS_RETURN_IF_ERROR(check_page(page));
+    }
   }
   if (pend.empty()) return report;
 
@@ -375,7 +425,7 @@ absl::StatusOr<KnownFileReport> Repository::CheckKnownFiles(
   for (size_t i = 0; i < pend.size(); ++i) {
     for (size_t j = 0; j < pend[i].new_hits.size(); ++j) {
       const KnownBadHit& h = pend[i].new_hits[j];
-      const ItemRecord& it = *pend[i].item;
+      const ItemRecord& it = pend[i].item;
       Pending p;
       p.event.type = "analysed";
       p.event.case_id = it.case_id;
@@ -405,7 +455,7 @@ absl::StatusOr<KnownFileReport> Repository::CheckKnownFiles(
   }
   auto put_props = [&](MetaStore& m) -> absl::Status {
     for (const auto& pe : pend)
-      CUSTOS_RETURN_IF_ERROR(m.PutItemProperties(pe.item->id, pe.props));
+      CUSTOS_RETURN_IF_ERROR(m.PutItemProperties(pe.item.id, pe.props));
     return absl::OkStatus();
   };
   if (batch.events.empty()) {
@@ -448,11 +498,9 @@ void Repository::CheckAcquiredKnownFiles(std::vector<AcquiredSource>& results,
   for (auto& r : results) {
     for (const auto& h : report->known_bad)
       if (h.exhibit == r.item.exhibit) r.known_bad.push_back(h);
-    for (const auto& [id, sets] : report->known_good) {
-      (void)sets;
-      auto it = meta_->FindItem(id);
-      if (it.ok() && *it && (*it)->exhibit == r.item.exhibit) ++r.known_good;
-    }
+    auto good = report->known_good_by_exhibit.find(r.item.exhibit);
+    if (good != report->known_good_by_exhibit.end())
+      r.known_good = good->second;
   }
 }
 

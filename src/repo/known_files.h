@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,8 +63,10 @@ struct HashSetImportResult {
 struct KnownFileReport {
   uint64_t checked = 0;  // items looked up
   std::vector<KnownBadHit> known_bad;
-  // Items held by known-good sets: (item id, set names).
-  std::vector<std::pair<std::string, std::string>> known_good;
+  // Items held by known-good sets, in all and per exhibit number (each
+  // such item also gets the property hashset.known_good = set names).
+  uint64_t known_good = 0;
+  std::map<std::string, uint64_t> known_good_by_exhibit;
 };
 
 // Opens DIR/hashsets (created if absent).

@@ -120,6 +120,15 @@ class MetaStore {
       const std::function<absl::Status(const ItemRecord&)>& fn) = 0;
   virtual absl::StatusOr<std::vector<ItemRecord>> ChildrenOf(
       const std::string& parent_id) = 0;
+  // One page of the children of `parent_id`, in insertion order: at most
+  // `limit` items after the cursor `*after` (0 to start), which is advanced
+  // past the page. has_children[i] says whether (*items)[i] has children of
+  // its own. An empty page is the end. For walks whose memory must not grow
+  // with the number of items (Repository::CheckKnownFiles).
+  virtual absl::Status ChildrenPage(const std::string& parent_id, size_t limit,
+                                    int64_t* after,
+                                    std::vector<ItemRecord>* items,
+                                    std::vector<bool>* has_children) = 0;
 
   // Searchable properties of an item: media type details, EXIF, image
   // header metadata, provenance, allocation status, hash-set matches. The

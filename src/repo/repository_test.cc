@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "src/base/bytes.h"
 #include "src/custody/merkle.h"
+#include "src/repo/known_files.h"
 #include "testing/testing.h"
 
 namespace custos::repo {
@@ -370,6 +371,131 @@ TEST_F(RepositoryTest, TamperedCheckpointFileIsNamedByVerify) {
   bool named = false;
   for (const auto& p : rep->problems) named |= p.where == "checkpoint 5";
   EXPECT_TRUE(named);
+}
+
+// A directory tree acquired with known-good and known-bad files in nested
+// directories: ChildrenPage pages through an item's children (cursor,
+// has_children), and CheckKnownFiles, which walks items a page at a time,
+// finds every match once even when a root and one of its children are both
+// named.
+TEST_F(RepositoryTest, KnownFileCheckWalksNestedChildrenPageByPage) {
+  auto r = Init();
+  ASSERT_TRUE(r->AddActor("A. Examiner", "examiner").ok());
+  ASSERT_TRUE(r->OpenCase({"C-1", "Title", "Art. 1", {}, 0}, "").ok());
+  std::string src = tmp_.Join("src");
+  std::filesystem::create_directories(src + "/a/b");
+  std::filesystem::create_directories(src + "/c");
+  for (int i = 0; i < 5; ++i)
+    std::ofstream(src + "/a/b/good" + std::to_string(i)) << "good " << i;
+  std::ofstream(src + "/a/bad") << "contraband";
+  std::ofstream(src + "/c/other") << "unknown";
+  std::ofstream(src + "/top") << "good 0";  // the same content as a/b/good0
+  std::string good_list = tmp_.Join("good.txt"), bad_list = tmp_.Join("bad");
+  auto hex = [](std::string_view text) {
+    crypto::Hash32 h = crypto::Sha256(text);
+    return HexEncode(
+        std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  };
+  {
+    std::ofstream g(good_list);
+    for (int i = 0; i < 5; ++i) g << hex("good " + std::to_string(i)) << "\n";
+    std::ofstream(bad_list) << hex("contraband") << "\n";
+  }
+  AcquireRequest req;
+  req.case_id = "C-1";
+  req.actor = "A. Examiner";
+  req.exhibits = {"EXH-1"};
+  auto got = r->Acquire({src}, req);
+  ASSERT_TRUE(got.ok()) << got.status();
+  const ItemRecord root = (*got)[0].item;
+
+  // Every item under the root, by pages of 2, against ChildrenOf.
+  std::map<std::string, bool> paged;  // id -> has children
+  std::vector<std::string> todo = {root.id};
+  while (!todo.empty()) {
+    std::string parent = todo.back();
+    todo.pop_back();
+    auto whole = r->meta().ChildrenOf(parent);
+    ASSERT_TRUE(whole.ok());
+    std::vector<std::string> ids;
+    int64_t after = 0;
+    std::vector<ItemRecord> page;
+    std::vector<bool> kids;
+    while (true) {
+      ASSERT_TRUE(r->meta().ChildrenPage(parent, 2, &after, &page, &kids).ok());
+      if (page.empty()) break;
+      ASSERT_LE(page.size(), 2u);
+      ASSERT_EQ(kids.size(), page.size());
+      for (size_t i = 0; i < page.size(); ++i) {
+        ids.push_back(page[i].id);
+        paged[page[i].id] = kids[i];
+        if (kids[i]) todo.push_back(page[i].id);
+      }
+    }
+    std::vector<std::string> want;
+    for (const auto& k : *whole) want.push_back(k.id);
+    EXPECT_EQ(ids, want);
+  }
+  // The eight files (directories are entries of the manifest, not items);
+  // none has children.
+  ASSERT_EQ(paged.size(), 8u);
+  for (const auto& [id, has] : paged) EXPECT_FALSE(has);
+  // Top-level items are the children of "": the root has children.
+  {
+    int64_t after = 0;
+    std::vector<ItemRecord> page;
+    std::vector<bool> kids;
+    ASSERT_TRUE(r->meta().ChildrenPage("", 1, &after, &page, &kids).ok());
+    ASSERT_EQ(page.size(), 1u);
+    EXPECT_EQ(page[0].id, root.id);
+    EXPECT_TRUE(kids[0]);
+    ASSERT_TRUE(r->meta().ChildrenPage("", 1, &after, &page, &kids).ok());
+    EXPECT_TRUE(page.empty());
+  }
+
+  HashSetImportRequest good;
+  good.path = good_list;
+  good.name = "good";
+  ASSERT_TRUE(r->ImportHashSet(good).ok());
+  HashSetImportRequest bad;
+  bad.path = bad_list;
+  bad.name = "bad";
+  bad.meaning = hashset::Meaning::kKnownBad;
+  bad.category = "test";
+  ASSERT_TRUE(r->ImportHashSet(bad).ok());
+
+  // The root and a file under it, named both: each item is checked once.
+  std::string bad_id;
+  for (const auto& [id, has] : paged) {
+    auto it = r->meta().FindItem(id);
+    ASSERT_TRUE(it.ok() && *it);
+    if ((*it)->rel_path == "a/bad") bad_id = id;
+  }
+  ASSERT_FALSE(bad_id.empty());
+  auto rep = r->CheckKnownFiles({bad_id, root.id}, "A. Examiner");
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_EQ(rep->checked, 8u);     // the files; directories are not looked up
+  EXPECT_EQ(rep->known_good, 6u);  // good0-4 and top
+  EXPECT_EQ(rep->known_good_by_exhibit["EXH-1"], 6u);
+  ASSERT_EQ(rep->known_bad.size(), 1u);
+  EXPECT_EQ(rep->known_bad[0].item_id, bad_id);
+  EXPECT_EQ(rep->known_bad[0].path, "a/bad");
+  EXPECT_GT(rep->known_bad[0].event_seq, 0u);
+  auto marked = r->meta().FindItemsByProperty("hashset.known_good", "good");
+  ASSERT_TRUE(marked.ok());
+  EXPECT_EQ(marked->size(), 6u);
+  marked = r->meta().FindItemsByProperty("hashset.known_bad", "bad:test");
+  ASSERT_TRUE(marked.ok());
+  EXPECT_THAT(*marked, ::testing::ElementsAre(bad_id));
+
+  // Checked again: the hit was recorded before, so no new event.
+  uint64_t events = *r->meta().EventCount();
+  rep = r->CheckKnownFiles({root.id}, "A. Examiner");
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  ASSERT_EQ(rep->known_bad.size(), 1u);
+  EXPECT_EQ(rep->known_bad[0].event_seq, 0u);
+  EXPECT_EQ(*r->meta().EventCount(), events);
+  ExpectVerifies(*r);
 }
 
 }  // namespace

@@ -67,6 +67,8 @@ constexpr char kItemCols[] =
     "sha256,md5,sha1,media_type,method,tool,tool_version,host,mode,uid,gid,"
     "mtime,atime,ctime,btime,symlink_target,error,acquired_seq,head_seq";
 
+constexpr int kItemColCount = 28;
+
 ItemRecord ReadItem(const Stmt& s) {
   ItemRecord r;
   int c = 0;
@@ -98,6 +100,7 @@ ItemRecord ReadItem(const Stmt& s) {
   r.error = s.Blob(c++);
   r.acquired_seq = static_cast<uint64_t>(s.Int(c++));
   r.head_seq = static_cast<uint64_t>(s.Int(c++));
+  assert(c == kItemColCount);
   return r;
 }
 
@@ -336,6 +339,30 @@ class SqliteMetaStore final : public MetaStore {
                        .c_str());
     s.BindText(1, parent);
     return s.AllRows(ReadItem);
+  }
+
+  absl::Status ChildrenPage(const std::string& parent_id, size_t limit,
+                            int64_t* after, std::vector<ItemRecord>* items,
+                            std::vector<bool>* has_children) override {
+    static const std::string sql = absl::StrCat(
+        "SELECT ", kItemCols,
+        ",rowid,EXISTS(SELECT 1 FROM items c WHERE c.parent_id=items.id)"
+        " FROM items WHERE parent_id=?1 AND rowid>?2 ORDER BY rowid"
+        " LIMIT ?3");
+    Stmt& s = Prep(sql.c_str());
+    s.BindText(1, parent_id)
+        .Bind(2, *after)
+        .Bind(3, static_cast<int64_t>(limit));
+    items->clear();
+    has_children->clear();
+    absl::Status st = s.ForEachRow([&](const Stmt& r) {
+      items->push_back(ReadItem(r));
+      *after = r.Int(kItemColCount);
+      has_children->push_back(r.Int(kItemColCount + 1) != 0);
+      return absl::OkStatus();
+    });
+    s.Reset();  // no statement stays open between pages
+    return st;
   }
 
   absl::Status PutItemProperties(
