@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <set>
 #include <thread>
@@ -48,6 +51,21 @@ namespace {
 // kBufferSize per writer, whatever the blob size.
 constexpr size_t kBufferSize = 1 << 20;
 constexpr int kNumBuffers = 16;
+
+// Chunk buffers are page-aligned and not zero-filled: large blobs are
+// written with O_DIRECT (src/base/file_system.cc), which takes an aligned
+// buffer as it is and would otherwise copy every chunk into its bounce
+// buffer first.
+constexpr size_t kBufferAlign = 4096;
+struct FreeDeleter {
+  void operator()(char* p) const { std::free(p); }
+};
+using ChunkBuffer = std::unique_ptr<char[], FreeDeleter>;
+ChunkBuffer NewChunkBuffer() {
+  void* p = std::aligned_alloc(kBufferAlign, kBufferSize);
+  if (p == nullptr) throw std::bad_alloc();
+  return ChunkBuffer(static_cast<char*>(p));
+}
 // Writeback of large blobs is started every kWritebackInterval bytes
 // (WritableFile::StartWriteback), so the disk writes while we hash and the
 // final fdatasync has little left to do.
@@ -115,14 +133,14 @@ class PosixBlobStore final : public BlobStore {
     active_temps_.erase(path);
   }
 
-  std::unique_ptr<char[]> TakeBuffer() {
+  ChunkBuffer TakeBuffer() {
     std::lock_guard<std::mutex> l(mu_);
-    if (free_buffers_.empty()) return std::make_unique<char[]>(kBufferSize);
+    if (free_buffers_.empty()) return NewChunkBuffer();
     auto b = std::move(free_buffers_.back());
     free_buffers_.pop_back();
     return b;
   }
-  void ReturnBuffer(std::unique_ptr<char[]> b) {
+  void ReturnBuffer(ChunkBuffer b) {
     std::lock_guard<std::mutex> l(mu_);
     if (free_buffers_.size() < 2 * kNumBuffers)
       free_buffers_.push_back(std::move(b));
@@ -169,7 +187,7 @@ class PosixBlobStore final : public BlobStore {
   std::mutex mu_;  // guards the members below and the exists+rename step
   std::set<std::string> active_temps_;
   std::set<std::string> known_dirs_;
-  std::vector<std::unique_ptr<char[]>> free_buffers_;
+  std::vector<ChunkBuffer> free_buffers_;
 
   std::mutex deferred_mu_;  // guards deferred_*; taken before mu_
   std::vector<Deferred> deferred_;
@@ -379,7 +397,7 @@ class PosixBlobWriter final : public BlobWriter {
   bool hash_finished_ = false;
   bool spent_ = false;
 
-  std::unique_ptr<char[]> buffers_[kNumBuffers];
+  ChunkBuffer buffers_[kNumBuffers];
   char* current_ = nullptr;
   size_t fill_ = 0;
   uint64_t submitted_ = 0;

@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "src/base/bytes.h"
+#include "src/base/status_macros.h"
 #include "testing/testing.h"
 
 namespace custos::store {
@@ -28,6 +30,73 @@ std::string Pattern(size_t n, uint32_t seed) {
   }
   return s;
 }
+
+// Passes everything to the real filesystem and records the address of
+// every block-sized append, to check what O_DIRECT writes will be handed.
+class AppendRecordingFileSystem final : public FileSystem {
+ public:
+  std::vector<uintptr_t> addresses;  // of appends of >= 4096 bytes
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path, bool exclusive, int mode) override {
+    CUSTOS_ASSIGN_OR_RETURN(auto f,
+                            base_.NewWritableFile(path, exclusive, mode));
+    return std::unique_ptr<WritableFile>(new File(std::move(f), this));
+  }
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override {
+    return base_.NewAppendableFile(path);
+  }
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) override {
+    return base_.NewRandomAccessFile(path);
+  }
+  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
+    return base_.ReadFile(path);
+  }
+  absl::Status Rename(const std::string& f, const std::string& t) override {
+    return base_.Rename(f, t);
+  }
+  absl::Status Remove(const std::string& p) override { return base_.Remove(p); }
+  absl::Status Truncate(const std::string& p, uint64_t s) override {
+    return base_.Truncate(p, s);
+  }
+  absl::Status CreateDir(const std::string& p, int mode) override {
+    return base_.CreateDir(p, mode);
+  }
+  absl::Status SyncDir(const std::string& p) override {
+    return base_.SyncDir(p);
+  }
+  absl::StatusOr<uint64_t> FileSize(const std::string& p) override {
+    return base_.FileSize(p);
+  }
+  bool Exists(const std::string& p) override { return base_.Exists(p); }
+  absl::StatusOr<std::vector<std::string>> ListDir(
+      const std::string& d) override {
+    return base_.ListDir(d);
+  }
+
+ private:
+  class File final : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> f, AppendRecordingFileSystem* fs)
+        : f_(std::move(f)), fs_(fs) {}
+    absl::Status Append(std::string_view data) override {
+      if (data.size() >= 4096) {
+        std::lock_guard<std::mutex> l(fs_->mu_);
+        fs_->addresses.push_back(reinterpret_cast<uintptr_t>(data.data()));
+      }
+      return f_->Append(data);
+    }
+    absl::Status Sync() override { return f_->Sync(); }
+    absl::Status Close() override { return f_->Close(); }
+
+   private:
+    std::unique_ptr<WritableFile> f_;
+    AppendRecordingFileSystem* fs_;
+  };
+  FileSystem& base_ = PosixFileSystem();
+  std::mutex mu_;
+};
 
 class BlobStoreTest : public ::testing::Test {
  protected:
@@ -302,6 +371,37 @@ TEST_F(BlobStoreTest, ForEachListsSortedDigests) {
                                   dir_.Join("store/sha256/README"), "x")
                   .ok());
   EXPECT_EQ(AllBlobs(), want);
+}
+
+// Large blobs are written with O_DIRECT past their first 8 MiB: the chunks
+// handed to the file must be page-aligned, or every byte is copied once
+// more into an aligned bounce buffer (src/base/file_system.cc).
+TEST_F(BlobStoreTest, ChunksHandedToTheFileArePageAligned) {
+  AppendRecordingFileSystem fs;
+  Open(fs);
+  const std::string data = Pattern((12 << 20) + 100, 3);
+  for (bool zero_copy : {false, true}) {
+    fs.addresses.clear();
+    auto w = store_->NewWriter(crypto::kSha256);
+    ASSERT_TRUE(w.ok());
+    for (size_t off = 0; off < data.size();) {
+      size_t n = std::min<size_t>(data.size() - off, 1 << 20);
+      if (zero_copy) {
+        auto buf = (*w)->NextBuffer();
+        ASSERT_TRUE(buf.ok());
+        n = std::min(n, buf->size());
+        std::memcpy(buf->data(), data.data() + off, n);
+        ASSERT_TRUE((*w)->AppendBuffer(n).ok());
+      } else {
+        ASSERT_TRUE((*w)->Append(std::string_view(data).substr(off, n)).ok());
+      }
+      off += n;
+    }
+    auto info = (*w)->Commit();
+    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_GE(fs.addresses.size(), 12u);
+    for (uintptr_t a : fs.addresses) EXPECT_EQ(a % 4096, 0u) << zero_copy;
+  }
 }
 
 }  // namespace
