@@ -19,6 +19,7 @@
 #include "src/base/absl_compat.h"
 #include "src/base/bytes.h"
 #include "src/base/status_macros.h"
+#include "src/base/thread_priority.h"
 
 namespace custos::acquire {
 namespace {
@@ -429,6 +430,7 @@ class HashRing {
     for (crypto::DigestSet d : {crypto::kMd5, crypto::kSha256, crypto::kSha1})
       if ((digests & d) || d == crypto::kSha256)
         lanes_.push_back(std::make_unique<Lane>(d));
+    has_md5_ = (digests & crypto::kMd5) != 0;
     for (auto& lane : lanes_) {
       Lane* l = lane.get();
       l->thread = std::thread([this, l] { Consume(*l); });
@@ -492,6 +494,9 @@ class HashRing {
   }
 
   void Consume(Lane& lane) {
+    // With MD5 asked, its lane is the slowest (about half SHA-256's speed
+    // with SHA-NI): SHA-256 and SHA-1 give way to it.
+    if (lane.which != crypto::kMd5 && has_md5_) LowerThisThreadPriority(5);
     uint64_t i = 0;
     while (true) {
       std::string_view data;
@@ -513,6 +518,7 @@ class HashRing {
 
   std::vector<std::unique_ptr<char[]>> bufs_;
   std::vector<std::unique_ptr<Lane>> lanes_;
+  bool has_md5_ = false;
   uint64_t bytes_ = 0;  // written by the SHA-256 lane, read after Close
   std::mutex mu_;
   std::condition_variable data_cv_, free_cv_;

@@ -22,6 +22,7 @@
 #include "src/base/absl_compat.h"
 #include "src/base/bytes.h"
 #include "src/base/status_macros.h"
+#include "src/base/thread_priority.h"
 #include "src/crypto/hash.h"
 #include "src/filetype/filetype.h"
 #include "src/repo/canonical_json.h"
@@ -147,6 +148,11 @@ class SegmentCopier {
 
  private:
   absl::Status Run() {
+    // Storing the containers is background work: the media pass (libewf's
+    // decompression feeding the MD5 lane) is the longest chain, and on two
+    // cores it must not wait behind this thread or the blob writer thread
+    // it starts (which inherits this priority).
+    LowerThisThreadPriority(10);
     for (size_t i = 0; i < paths_.size(); ++i) {
       if (cancel_.load()) return absl::CancelledError("cancelled");
       int fd = ::open(paths_[i].c_str(), O_RDONLY | O_CLOEXEC);
