@@ -30,6 +30,10 @@ namespace custos::filetype {
 // APP1 segment (at most 64 KiB by the JPEG format).
 inline constexpr size_t kIdentifyBytes = 64 * 1024;
 
+// What libmagic says of data it cannot identify.
+inline constexpr char kUnidentifiedDescription[] = "data";
+inline constexpr char kUnidentifiedMime[] = "application/octet-stream";
+
 struct FileType {
   std::string mime;         // "image/jpeg"; "application/octet-stream" if
                             // unknown; "" if libmagic failed to load
@@ -38,7 +42,9 @@ struct FileType {
 
 // Identifies `head` (the first bytes of a file; at most kIdentifyBytes are
 // looked at). With `describe` false only the MIME type is computed (about
-// half the cost). Never fails: an unusable magic database gives "".
+// half the cost); with `describe`, data the description pass cannot
+// identify ("data") costs one pass too. Never fails: an unusable magic
+// database gives "".
 FileType Identify(std::string_view head, bool describe = true);
 
 // The version of the magic library ("5.44").
