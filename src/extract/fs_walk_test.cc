@@ -413,5 +413,35 @@ TEST_F(FsWalkTest, BlockPointerBeyondTheFileSystemIsNotARun) {
             "inside the damaged directory\n");
 }
 
+TEST_F(FsWalkTest, FileSizeBeyondAnyFileSystemIsDamagedMetadata) {
+  std::string img = BuildCorruptDirImage(tmp_.path(), "/zz");
+  // a.txt's inode claims 5,702,683,028,157,890,566 bytes (as a fuzz input
+  // did): beyond 2^53-1, which the manifest cannot hold and for which
+  // libtsk would build a block list for minutes.
+  absl::Status st = testing::RunTool(
+      {"debugfs", "-w", "-R", "sif /a.txt size 5702683028157890566", img});
+  ASSERT_TRUE(st.ok()) << st;
+  auto start = std::chrono::steady_clock::now();
+  Walked w = WalkImage(img);
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_LT(secs, 10.0);
+  ASSERT_TRUE(w.result.ok()) << w.result.status();
+  ASSERT_TRUE(w.by_path.count("fs/a.txt"));
+  const Seen& a = w.by_path.at("fs/a.txt");
+  EXPECT_EQ(a.entry.size, 0u);
+  EXPECT_NE(a.entry.content_error.find("claims 5702683028157890566 bytes, "
+                                       "more than any file system holds"),
+            std::string::npos)
+      << a.entry.content_error;
+  EXPECT_TRUE(a.entry.runs.empty());
+  EXPECT_EQ(a.content, "");
+  // Other files are unaffected.
+  ASSERT_TRUE(w.by_path.count("fs/big/inner.txt"));
+  EXPECT_EQ(w.by_path.at("fs/big/inner.txt").content,
+            "inside the damaged directory\n");
+}
+
 }  // namespace
 }  // namespace custos::extract
