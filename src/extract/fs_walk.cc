@@ -358,10 +358,16 @@ thread_local DirGuard* t_guard = nullptr;
 // The most bytes a directory of `fs` on `media_size` bytes of media may
 // claim: it cannot hold more than the file system or the image, nor more
 // than kMaxDirBytes.
-uint64_t DirSizeLimit(const TSK_FS_INFO* fs, uint64_t media_size) {
+// block_size x blocks, or "unbounded" when libtsk does not say.
+uint64_t FsBytes(const TSK_FS_INFO* fs) {
   uint64_t fs_bytes = uint64_t{fs->block_size} * fs->block_count;
   if (fs_bytes == 0 || fs->block_count > (~uint64_t{0} / 65536))
     fs_bytes = ~uint64_t{0};
+  return fs_bytes;
+}
+
+uint64_t DirSizeLimit(const TSK_FS_INFO* fs, uint64_t media_size) {
+  uint64_t fs_bytes = FsBytes(fs);
   uint64_t after_offset = media_size > static_cast<uint64_t>(fs->offset)
                               ? media_size - static_cast<uint64_t>(fs->offset)
                               : 0;
@@ -505,6 +511,16 @@ TSK_WALK_RET_ENUM DirWalkCallback(TSK_FS_FILE* f, const char* a_path,
       e.content_error = "no metadata for this name: content not recoverable";
     } else if (!e.content_error.empty()) {
       // refused above (a claimed size beyond any file system)
+    } else if (e.alloc != Alloc::kAllocated && e.size > FsBytes(w->fs)) {
+      // A deleted or orphan inode claiming more than its whole file system
+      // (a sparse allocated file may; a freed one's blocks are not its own
+      // any more): libtsk would build a block list for the whole claim, in
+      // time quadratic in its runs (tsk_fs_attr_append_run), and custos
+      // would read it all as holes.
+      e.content_error = absl::StrCat(
+          "the ", AllocName(e.alloc), " file's inode ", e.inode, " claims ",
+          e.size, " bytes, more than its file system's ", FsBytes(w->fs),
+          ": content not recoverable (damaged or reused metadata), not read");
     } else if (e.alloc == Alloc::kDeleted && e.meta_alloc) {
       e.content_error =
           "the name is deleted but its metadata entry is allocated (reused "

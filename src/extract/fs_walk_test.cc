@@ -443,5 +443,33 @@ TEST_F(FsWalkTest, FileSizeBeyondAnyFileSystemIsDamagedMetadata) {
             "inside the damaged directory\n");
 }
 
+TEST_F(FsWalkTest, DeletedFileClaimingMoreThanItsFileSystemIsNotRead) {
+  std::string img = BuildCorruptDirImage(tmp_.path(), "/zz");
+  // a.txt claims 256 MiB (on a 4 MiB file system), then is deleted: the
+  // name stays, the inode is freed with its claimed size.
+  for (const char* cmd : {"sif /a.txt size 0x10000000", "rm /a.txt"}) {
+    absl::Status st = testing::RunTool({"debugfs", "-w", "-R", cmd, img});
+    ASSERT_TRUE(st.ok()) << st;
+  }
+  Walked w = WalkImage(img);
+  ASSERT_TRUE(w.result.ok()) << w.result.status();
+  ASSERT_TRUE(w.by_path.count("fs/a.txt"));
+  const Seen& a = w.by_path.at("fs/a.txt");
+  EXPECT_EQ(a.entry.alloc, Alloc::kDeleted);
+  EXPECT_EQ(a.entry.size, uint64_t{0x10000000});
+  EXPECT_NE(a.entry.content_error.find(
+                "the deleted file's inode 12 claims 268435456 bytes, more "
+                "than its file system's 4194304"),
+            std::string::npos)
+      << a.entry.content_error;
+  EXPECT_TRUE(a.entry.runs.empty());
+  EXPECT_EQ(a.content, "");
+  // An allocated file's own size is not second-guessed: a sparse file may
+  // claim more than the file system holds.
+  ASSERT_TRUE(w.by_path.count("fs/big/inner.txt"));
+  EXPECT_EQ(w.by_path.at("fs/big/inner.txt").content,
+            "inside the damaged directory\n");
+}
+
 }  // namespace
 }  // namespace custos::extract
