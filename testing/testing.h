@@ -49,19 +49,20 @@ class SeededRandom final : public Random {
   uint64_t state_;
 };
 
-// Wraps `base`. Once `budget` bytes have been appended in total through this
-// filesystem, further appends fail with ENOSPC semantics (kResourceExhausted);
-// with FailSyncs(true), Sync() fails with an I/O error.
-class FaultInjectionFileSystem final : public FileSystem {
+// Passes every call to `base`; tests derive from it to watch or break one
+// kind of call.
+class ForwardingFileSystem : public FileSystem {
  public:
-  explicit FaultInjectionFileSystem(FileSystem& base) : base_(base) {}
-  void SetWriteBudget(int64_t bytes) { budget_ = bytes; }
-  void FailSyncs(bool fail) { fail_syncs_ = fail; }
+  explicit ForwardingFileSystem(FileSystem& base) : base_(base) {}
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
-      const std::string& path, bool exclusive, int mode) override;
+      const std::string& path, bool exclusive, int mode) override {
+    return base_.NewWritableFile(path, exclusive, mode);
+  }
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
-      const std::string& path) override;
+      const std::string& path) override {
+    return base_.NewAppendableFile(path);
+  }
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override {
     return base_.NewRandomAccessFile(path);
@@ -91,9 +92,27 @@ class FaultInjectionFileSystem final : public FileSystem {
     return base_.ListDir(d);
   }
 
+ protected:
+  FileSystem& base_;
+};
+
+// Wraps `base`. Once `budget` bytes have been appended in total through this
+// filesystem, further appends fail with ENOSPC semantics (kResourceExhausted);
+// with FailSyncs(true), Sync() fails with an I/O error.
+class FaultInjectionFileSystem final : public ForwardingFileSystem {
+ public:
+  explicit FaultInjectionFileSystem(FileSystem& base)
+      : ForwardingFileSystem(base) {}
+  void SetWriteBudget(int64_t bytes) { budget_ = bytes; }
+  void FailSyncs(bool fail) { fail_syncs_ = fail; }
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path, bool exclusive, int mode) override;
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override;
+
  private:
   friend class FaultyFile;
-  FileSystem& base_;
   std::atomic<int64_t> budget_{INT64_MAX};
   std::atomic<bool> fail_syncs_{false};
 };

@@ -33,46 +33,16 @@ std::string Pattern(size_t n, uint32_t seed) {
 
 // Passes everything to the real filesystem and records the address of
 // every block-sized append, to check what O_DIRECT writes will be handed.
-class AppendRecordingFileSystem final : public FileSystem {
+class AppendRecordingFileSystem final
+    : public custos::testing::ForwardingFileSystem {
  public:
+  AppendRecordingFileSystem() : ForwardingFileSystem(PosixFileSystem()) {}
   std::vector<uintptr_t> addresses;  // of appends of >= 4096 bytes
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path, bool exclusive, int mode) override {
     CUSTOS_ASSIGN_OR_RETURN(auto f,
                             base_.NewWritableFile(path, exclusive, mode));
     return std::unique_ptr<WritableFile>(new File(std::move(f), this));
-  }
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
-      const std::string& path) override {
-    return base_.NewAppendableFile(path);
-  }
-  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
-      const std::string& path) override {
-    return base_.NewRandomAccessFile(path);
-  }
-  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
-    return base_.ReadFile(path);
-  }
-  absl::Status Rename(const std::string& f, const std::string& t) override {
-    return base_.Rename(f, t);
-  }
-  absl::Status Remove(const std::string& p) override { return base_.Remove(p); }
-  absl::Status Truncate(const std::string& p, uint64_t s) override {
-    return base_.Truncate(p, s);
-  }
-  absl::Status CreateDir(const std::string& p, int mode) override {
-    return base_.CreateDir(p, mode);
-  }
-  absl::Status SyncDir(const std::string& p) override {
-    return base_.SyncDir(p);
-  }
-  absl::StatusOr<uint64_t> FileSize(const std::string& p) override {
-    return base_.FileSize(p);
-  }
-  bool Exists(const std::string& p) override { return base_.Exists(p); }
-  absl::StatusOr<std::vector<std::string>> ListDir(
-      const std::string& d) override {
-    return base_.ListDir(d);
   }
 
  private:
@@ -94,7 +64,6 @@ class AppendRecordingFileSystem final : public FileSystem {
     std::unique_ptr<WritableFile> f_;
     AppendRecordingFileSystem* fs_;
   };
-  FileSystem& base_ = PosixFileSystem();
   std::mutex mu_;
 };
 
