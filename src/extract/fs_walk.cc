@@ -355,9 +355,6 @@ struct DirGuard {
 };
 thread_local DirGuard* t_guard = nullptr;
 
-// The most bytes a directory of `fs` on `media_size` bytes of media may
-// claim: it cannot hold more than the file system or the image, nor more
-// than kMaxDirBytes.
 // block_size x blocks, or "unbounded" when libtsk does not say.
 uint64_t FsBytes(const TSK_FS_INFO* fs) {
   uint64_t fs_bytes = uint64_t{fs->block_size} * fs->block_count;
@@ -366,6 +363,9 @@ uint64_t FsBytes(const TSK_FS_INFO* fs) {
   return fs_bytes;
 }
 
+// The most bytes a directory of `fs` on `media_size` bytes of media may
+// claim: it cannot hold more than the file system or the image, nor more
+// than kMaxDirBytes.
 uint64_t DirSizeLimit(const TSK_FS_INFO* fs, uint64_t media_size) {
   uint64_t fs_bytes = FsBytes(fs);
   uint64_t after_offset = media_size > static_cast<uint64_t>(fs->offset)
